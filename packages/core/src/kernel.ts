@@ -1,0 +1,395 @@
+import { LoopClosedError } from "./errors.ts";
+import type {
+  ErrorHandler,
+  EventLoopImpl,
+  FreeCallback,
+  HandleCallback,
+  LoopOptions,
+  TimeoutCallback,
+  TimerId,
+  WatchId,
+} from "./event-loop.ts";
+import { ALWAYS_REPORTED, type HandleEvents } from "./handle-event.ts";
+import { SlotTable } from "./slot-table.ts";
+import { TimerHeap } from "./timer-heap.ts";
+import { assertCallback, assertEvents, assertFd, assertId, assertInterval, assertOptionalCallback } from "./validate.ts";
+
+/**
+ * What a loop tells the kernel it can do. The kernel keeps every watch and timer and decides who
+ * fires; the backend only watches descriptors and wakes at a time.
+ */
+export interface KernelBackend {
+  /**
+   * The events wanted on `fd` changed to `mask`: the union of every enabled watch's events plus
+   * ERROR|HANGUP, or `0` when no enabled watch is left. At `0` stop watching before returning: the
+   * caller may close `fd` next and its number may be reused at once. Throw (for example an
+   * {@link UnpollableDescriptorError}) to refuse a descriptor; the kernel then undoes the change.
+   * A descriptor that is not open must not throw: report ERROR for it in a later pass.
+   */
+  watchFd(fd: number, mask: HandleEvents): void;
+  /** The earliest timer deadline changed: a time on the kernel's clock, or `Infinity` for none. */
+  armTimer(deadline: number): void;
+  /**
+   * Free callbacks or errors are waiting and no pass may come soon: call {@link Kernel.flush}
+   * from a clean stack (not from inside the current call), for example from a microtask or the
+   * loop's next iteration.
+   */
+  requestFlush(): void;
+}
+
+/** Options of {@link createKernel}. */
+export interface KernelOptions extends LoopOptions {
+  /** The loop's clock in milliseconds; timers are due at `now() + interval`. */
+  now: () => number;
+}
+
+/** A snapshot of what a loop holds, for tests and dashboards. */
+export interface Registrations {
+  readonly handles: readonly { readonly watch: WatchId; readonly fd: number; readonly events: HandleEvents }[];
+  readonly timers: readonly { readonly timer: TimerId; readonly intervalMs: number }[];
+}
+
+/**
+ * The contract's bookkeeping, shared by every evloop loop: ids, several watches per descriptor,
+ * a timer heap, dispatch passes with removal and re-entrancy rules, deferred free callbacks and
+ * error routing. A loop supplies a {@link KernelBackend} and feeds the kernel what became ready.
+ */
+export interface Kernel extends EventLoopImpl {
+  /**
+   * Runs `body` as one dispatch pass: what is added inside is not dispatched before the pass
+   * ends. At its end free callbacks run and errors are reported (to `onError`, or thrown).
+   * Passes may nest; only the outermost one ends the pass.
+   */
+  pass(body: () => void): void;
+  /**
+   * Dispatches ready descriptors: `fds[i]` had `events[i]`, for `i < count`. One descriptor
+   * should appear once. Runs as a pass of its own unless called inside {@link Kernel.pass}.
+   * @returns how many callbacks ran.
+   */
+  dispatchHandles(fds: ArrayLike<number>, events: ArrayLike<number>, count: number): number;
+  /**
+   * Fires the timers due at `now` (on the kernel's clock), in due order, then registration order.
+   * @returns how many callbacks ran.
+   */
+  dispatchTimers(now: number): number;
+  /** The earliest timer deadline on the kernel's clock, or `Infinity` when no timer is armed. */
+  nextDeadline(): number;
+  /** Whether free callbacks or errors are waiting for {@link Kernel.flush}. */
+  readonly pending: boolean;
+  /** Runs waiting free callbacks and reports waiting errors. */
+  flush(): void;
+  /** The number of watches and of timers held (disabled ones included). */
+  readonly size: { readonly handles: number; readonly timers: number };
+  /** What the loop holds right now. */
+  registrations(): Registrations;
+  /** Whether {@link Kernel.close} was called. */
+  readonly closed: boolean;
+  /** Removes every watch and timer (their free callbacks run) and refuses new ones. */
+  close(): void;
+}
+
+class Watch {
+  alive = true;
+  constructor(
+    public id: WatchId,
+    readonly fd: number,
+    public events: HandleEvents,
+    readonly cb: HandleCallback,
+    readonly free: FreeCallback | undefined,
+    readonly addedIn: number,
+  ) {}
+}
+
+class Descriptor {
+  /** Replaced, never changed in place, so a pass can walk the list it started with. */
+  watches: readonly Watch[] = [];
+  mask = 0;
+}
+
+class Timer {
+  alive = true;
+  heapIndex = -1;
+  due = 0;
+  constructor(
+    public id: TimerId,
+    public intervalMs: number,
+    readonly cb: TimeoutCallback,
+    readonly free: FreeCallback | undefined,
+    readonly seq: number,
+    readonly addedIn: number,
+  ) {}
+}
+
+function maskOf(watches: readonly Watch[]): HandleEvents {
+  let mask = 0;
+  for (const w of watches) if (w.alive && w.events !== 0) mask |= w.events | ALWAYS_REPORTED;
+  return mask;
+}
+
+/** Raises what callbacks threw in one pass: the error itself, or all of them together. */
+export function throwAll(errors: readonly unknown[]): never {
+  if (errors.length === 1) throw errors[0];
+  throw new AggregateError(errors, `${errors.length} event loop callbacks threw`);
+}
+
+/** Creates the kernel for a loop whose backend is `backend`. */
+export function createKernel(backend: KernelBackend, options: KernelOptions): Kernel {
+  const now = options.now;
+  const onError: ErrorHandler | undefined = options.onError;
+  const watches = new SlotTable<Watch>();
+  const timers = new SlotTable<Timer>();
+  const descriptors: (Descriptor | undefined)[] = [];
+  const heap = new TimerHeap<Timer>();
+  let frees: FreeCallback[] = [];
+  let errors: unknown[] = [];
+  let depth = 0;
+  let passId = 0;
+  let seq = 0;
+  let armed = Infinity;
+  let closed = false;
+
+  const current = () => (depth > 0 ? passId : 0);
+
+  function rearm(): void {
+    const deadline = heap.peek()?.due ?? Infinity;
+    if (deadline !== armed) {
+      armed = deadline;
+      backend.armTimer(deadline);
+    }
+  }
+
+  function settle(fd: number, d: Descriptor): void {
+    const mask = maskOf(d.watches);
+    if (d.watches.length === 0) descriptors[fd] = undefined;
+    if (mask === d.mask) return;
+    d.mask = mask;
+    backend.watchFd(fd, mask);
+  }
+
+  function retire(free: FreeCallback | undefined): void {
+    if (free === undefined) return;
+    frees.push(free);
+    if (depth === 0) backend.requestFlush();
+  }
+
+  function flush(): void {
+    while (frees.length > 0) {
+      const batch = frees;
+      frees = [];
+      for (const free of batch) {
+        try {
+          free();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    }
+    if (errors.length === 0) return;
+    const thrown = errors;
+    errors = [];
+    if (onError === undefined) throwAll(thrown);
+    for (const error of thrown) onError(error);
+  }
+
+  function pass(body: () => void): void {
+    if (depth++ === 0) passId++;
+    try {
+      body();
+    } finally {
+      if (--depth === 0) flush();
+    }
+  }
+
+  function removeHandle(watch: WatchId): 0 | -1 {
+    assertId(watch, "watch");
+    const w = watches.delete(watch);
+    if (w === undefined) return -1;
+    w.alive = false;
+    const d = descriptors[w.fd] as Descriptor;
+    d.watches = d.watches.filter((x) => x !== w);
+    try {
+      settle(w.fd, d);
+    } catch (error) {
+      // The watch is gone either way; a backend that fails to shrink its interest is reported.
+      errors.push(error);
+      if (depth === 0) backend.requestFlush();
+    }
+    retire(w.free);
+    return 0;
+  }
+
+  function removeTimeout(timer: TimerId): 0 | -1 {
+    assertId(timer, "timer");
+    const t = timers.delete(timer);
+    if (t === undefined) return -1;
+    t.alive = false;
+    heap.delete(t);
+    rearm();
+    retire(t.free);
+    return 0;
+  }
+
+  function dispatchHandles(fds: ArrayLike<number>, events: ArrayLike<number>, count: number): number {
+    let ran = 0;
+    pass(() => {
+      const id = passId;
+      for (let i = 0; i < count; i++) {
+        const fd = fds[i] as number;
+        const d = descriptors[fd];
+        if (d === undefined) continue;
+        const ready = events[i] as number;
+        for (const w of d.watches) {
+          if (!w.alive || w.events === 0 || w.addedIn === id) continue;
+          const got = ready & (w.events | ALWAYS_REPORTED);
+          if (got === 0) continue;
+          ran++;
+          try {
+            if (w.cb(w.id, fd, got) === -1 && w.alive) removeHandle(w.id);
+          } catch (error) {
+            errors.push(error);
+          }
+        }
+      }
+    });
+    return ran;
+  }
+
+  function dispatchTimers(at: number): number {
+    let ran = 0;
+    pass(() => {
+      const id = passId;
+      const due: Timer[] = [];
+      const later: Timer[] = [];
+      for (let top = heap.peek(); top !== undefined && top.due <= at; top = heap.peek()) {
+        heap.delete(top);
+        if (top.addedIn === id) later.push(top);
+        else due.push(top);
+      }
+      for (const t of later) heap.set(t);
+      for (const t of due) {
+        // Removed, disabled or restarted by an earlier callback of this pass: not due any more.
+        if (!t.alive || t.heapIndex >= 0 || t.intervalMs < 0) continue;
+        // Keep the period without catching up: the next fire is one interval after this one was
+        // due, or one interval from now when the loop fell behind by more than that.
+        const next = t.due + t.intervalMs;
+        t.due = next > at ? next : at + t.intervalMs;
+        heap.set(t);
+        ran++;
+        try {
+          t.cb(t.id);
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      rearm();
+    });
+    return ran;
+  }
+
+  function refuseIfClosed(operation: string): void {
+    if (closed) throw new LoopClosedError(operation);
+  }
+
+  return {
+    addHandle(fd: number, events: HandleEvents, cb: HandleCallback, free?: FreeCallback): WatchId {
+      assertFd(fd);
+      assertEvents(events);
+      assertCallback(cb);
+      assertOptionalCallback(free, "free");
+      refuseIfClosed("addHandle");
+      const w = new Watch(0, fd, events, cb, free, current());
+      const d = descriptors[fd] ?? new Descriptor();
+      const before = d.watches;
+      d.watches = [...before, w];
+      const mask = maskOf(d.watches);
+      if (mask !== d.mask) {
+        try {
+          backend.watchFd(fd, mask);
+        } catch (error) {
+          d.watches = before;
+          throw error;
+        }
+        d.mask = mask;
+      }
+      descriptors[fd] = d;
+      w.id = watches.add(w);
+      return w.id;
+    },
+
+    updateHandle(watch: WatchId, events: HandleEvents): void {
+      assertId(watch, "watch");
+      assertEvents(events);
+      const w = watches.get(watch);
+      if (w === undefined) return;
+      const before = w.events;
+      w.events = events;
+      try {
+        settle(w.fd, descriptors[w.fd] as Descriptor);
+      } catch (error) {
+        w.events = before;
+        throw error;
+      }
+    },
+
+    removeHandle,
+
+    addTimeout(intervalMs: number, cb: TimeoutCallback, free?: FreeCallback): TimerId {
+      assertInterval(intervalMs);
+      assertCallback(cb);
+      assertOptionalCallback(free, "free");
+      refuseIfClosed("addTimeout");
+      const t = new Timer(0, intervalMs, cb, free, ++seq, current());
+      t.id = timers.add(t);
+      if (intervalMs >= 0) {
+        t.due = now() + intervalMs;
+        heap.set(t);
+        rearm();
+      }
+      return t.id;
+    },
+
+    updateTimeout(timer: TimerId, intervalMs: number): void {
+      assertId(timer, "timer");
+      assertInterval(intervalMs);
+      const t = timers.get(timer);
+      if (t === undefined) return;
+      t.intervalMs = intervalMs;
+      if (intervalMs < 0) heap.delete(t);
+      else {
+        t.due = now() + intervalMs;
+        heap.set(t);
+      }
+      rearm();
+    },
+
+    removeTimeout,
+    pass,
+    dispatchHandles,
+    dispatchTimers,
+    nextDeadline: () => heap.peek()?.due ?? Infinity,
+    get pending() {
+      return frees.length > 0 || errors.length > 0;
+    },
+    flush: () => pass(() => {}),
+    get size() {
+      return { handles: watches.size, timers: timers.size };
+    },
+    registrations(): Registrations {
+      return {
+        handles: [...watches.values()].map((w) => ({ watch: w.id, fd: w.fd, events: w.events })),
+        timers: [...timers.values()].map((t) => ({ timer: t.id, intervalMs: t.intervalMs })),
+      };
+    },
+    get closed() {
+      return closed;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      pass(() => {
+        for (const w of [...watches.values()]) removeHandle(w.id);
+        for (const t of [...timers.values()]) removeTimeout(t.id);
+      });
+    },
+  };
+}
