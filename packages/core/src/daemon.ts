@@ -30,6 +30,13 @@ export interface Daemon {
   shutdown(): Promise<void>;
 }
 
+/**
+ * The names of the drivers some daemon is starting, running or stopping. Claimed synchronously,
+ * before the first startup is awaited, so two daemons started together (or one list naming a
+ * driver twice) cannot both start a driver.
+ */
+const claimed = new Set<string>();
+
 async function stopAll(drivers: readonly Driver[]): Promise<void> {
   const failures: DriverError[] = [];
   for (const d of [...drivers].reverse()) {
@@ -52,9 +59,16 @@ async function stopAll(drivers: readonly Driver[]): Promise<void> {
  */
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const drivers = options.drivers ?? registeredDrivers();
+  const names = new Set<string>();
   for (const d of drivers) {
-    if (daemonRegistry.started.has(d.name)) throw new DriverError(d.name, "is already running in a daemon");
+    if (claimed.has(d.name) || daemonRegistry.started.has(d.name)) throw new DriverError(d.name, "is already running in a daemon");
+    if (names.has(d.name)) throw new DriverError(d.name, "is listed twice");
+    names.add(d.name);
   }
+  for (const name of names) claimed.add(name);
+  const release = (): void => {
+    for (const name of names) claimed.delete(name);
+  };
   const context = driverContext(options.loop);
   const up: Driver[] = [];
   for (const d of drivers) {
@@ -71,6 +85,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         throw new DriverError(d.name, "startup failed, and unwinding the drivers already started failed too", {
           cause: new AggregateError([cause, unwind]),
         });
+      } finally {
+        release();
       }
       throw failure;
     }
@@ -84,7 +100,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     async shutdown() {
       if (!running) return;
       running = false;
-      await stopAll(up);
+      try {
+        await stopAll(up);
+      } finally {
+        release();
+      }
     },
   };
 }

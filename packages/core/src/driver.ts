@@ -71,7 +71,8 @@ export function registeredDrivers(): readonly Driver[] {
 
 /**
  * Opens a connection with the named (or given) driver. A daemon-only driver opens only while a
- * started daemon runs it, and then with the daemon's loop; otherwise {@link DriverError}.
+ * started daemon runs it, and then with the daemon's loop unless `options.loop` is given;
+ * otherwise {@link DriverError}.
  */
 export async function openDriver<C = unknown>(driver: string | Driver<C>, options: { loop?: EventLoopImpl } = {}): Promise<C> {
   const d = (typeof driver === "string" ? drivers.get(driver) : driver) as Driver<C> | undefined;

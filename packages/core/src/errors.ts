@@ -69,7 +69,8 @@ export class UnpollableDescriptorError extends TypeError {
   /** The system's error name, for example `"EPERM"`. */
   readonly errno: string;
   constructor(fd: number, errno: string) {
-    super(`The "fd" argument cannot be watched for readiness (${errno}): regular files are always ready. Received ${fd}`);
+    const why = errno === "EPERM" ? ": a regular file or /dev/null is always ready" : "";
+    super(`The "fd" argument cannot be watched for readiness (${errno}${why}). Received ${fd}`);
     this.name = "UnpollableDescriptorError";
     this.value = fd;
     this.errno = errno;

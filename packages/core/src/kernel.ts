@@ -162,8 +162,9 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     const mask = maskOf(d.watches);
     if (d.watches.length === 0) descriptors[fd] = undefined;
     if (mask === d.mask) return;
-    d.mask = mask;
+    // Only what the backend accepted is remembered, so a refused change is retried next time.
     backend.watchFd(fd, mask);
+    d.mask = mask;
   }
 
   function retire(free: FreeCallback | undefined): void {
@@ -188,7 +189,16 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     const thrown = errors;
     errors = [];
     if (onError === undefined) throwAll(thrown);
-    for (const error of thrown) onError(error);
+    // Every error reaches onError even when it throws for one of them; what it threw is raised.
+    const failed: unknown[] = [];
+    for (const error of thrown) {
+      try {
+        onError(error);
+      } catch (failure) {
+        failed.push(failure);
+      }
+    }
+    if (failed.length > 0) throwAll(failed);
   }
 
   function pass(body: () => void): void {
@@ -256,6 +266,9 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
 
   function dispatchTimers(at: number): number {
     let ran = 0;
+    // The backend's timer may have fired and be disarmed now: whatever the next deadline is,
+    // arm it again after this pass.
+    armed = NaN;
     pass(() => {
       const id = passId;
       const due: Timer[] = [];

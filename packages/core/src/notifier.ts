@@ -79,7 +79,8 @@ export function createNotifier<T>(options: NotifierOptions = {}): Notifier<T> {
     ended = how;
     const list = entries;
     entries = [];
-    for (const e of list) finish(e);
+    // One unsubscribed by an earlier subscriber's handler gets nothing more, as in emit.
+    for (const e of list) if (!e.closed) finish(e);
   };
   const finish = (e: Entry<T>): void => {
     e.closed = true;

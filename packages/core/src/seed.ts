@@ -1,9 +1,9 @@
 import { UnpollableDescriptorError, NotSupportedError } from "./errors.ts";
-import type { EventLoopImpl } from "./event-loop.ts";
+import type { EventLoopImpl, LoopOptions } from "./event-loop.ts";
 import type { HandleEvents } from "./handle-event.ts";
 import { createKernel, type Kernel } from "./kernel.ts";
-import { registerEventImpl, resolveEventImpl } from "./registry.ts";
-import { assertCallback, assertFd } from "./validate.ts";
+import { getEventImpl, registerEventImpl, resolveEventImpl } from "./registry.ts";
+import { assertCallback, assertFd, assertId, assertInterval } from "./validate.ts";
 
 /**
  * The names of the 2007 plan ("Making QEMU use the real internal driver API"), kept so code
@@ -25,25 +25,36 @@ export type VirEventRemoveHandleImpl = (fd: number) => number;
  * Turns the seed's two functions into an {@link EventLoopImpl}. The application's loop sees
  * exactly the seed's calls, one registration per fd (several watches on one fd are merged into
  * one `addImpl` call, re-made when the union of their events changes). Such a loop has no timers:
- * `addTimeout` throws {@link NotSupportedError}.
+ * `addTimeout` throws {@link NotSupportedError}. Errors thrown by callbacks go to `onError`, else
+ * they are raised into the application's call of the seed callback, after every watch ran.
  */
-export function createSeedLoop(addImpl: VirEventAddHandleImpl, removeImpl: VirEventRemoveHandleImpl): EventLoopImpl {
+export function createSeedLoop(addImpl: VirEventAddHandleImpl, removeImpl: VirEventRemoveHandleImpl, options: LoopOptions = {}): EventLoopImpl {
   assertCallback(addImpl, "addImpl");
   assertCallback(removeImpl, "removeImpl");
-  const watched = new Set<number>();
+  /** The mask each fd is registered with in the application's loop. */
+  const watched = new Map<number, HandleEvents>();
   const dispatch: VirEventCallback = (fd, events) => kernel.dispatchHandles([fd], [events], 1);
   const kernel: Kernel = createKernel(
     {
       watchFd(fd, mask) {
-        if (watched.delete(fd)) removeImpl(fd);
+        const previous = watched.get(fd);
+        if (previous !== undefined) {
+          watched.delete(fd);
+          removeImpl(fd);
+        }
         if (mask === 0) return;
-        if (addImpl(fd, mask, dispatch, undefined) < 0) throw new UnpollableDescriptorError(fd, "addImpl returned -1");
-        watched.add(fd);
+        if (addImpl(fd, mask, dispatch, undefined) < 0) {
+          // The kernel undoes its change when we throw, so the application must be left as it
+          // was: put the previous registration back (the seed re-registers by remove + add).
+          if (previous !== undefined && addImpl(fd, previous, dispatch, undefined) >= 0) watched.set(fd, previous);
+          throw new UnpollableDescriptorError(fd, "addImpl returned -1");
+        }
+        watched.set(fd, mask);
       },
       armTimer() {},
       requestFlush: () => queueMicrotask(() => kernel.flush()),
     },
-    { now: () => performance.now() },
+    { now: () => performance.now(), ...(options.onError ? { onError: options.onError } : {}) },
   );
   const refuse = (): never => {
     throw new NotSupportedError("addTimeout", "a loop registered with virEventInitialize(addImpl, removeImpl) has no timers");
@@ -53,14 +64,26 @@ export function createSeedLoop(addImpl: VirEventAddHandleImpl, removeImpl: VirEv
     updateHandle: kernel.updateHandle,
     removeHandle: kernel.removeHandle,
     addTimeout: refuse,
-    updateTimeout: () => {},
-    removeTimeout: () => -1,
+    updateTimeout(timer, intervalMs) {
+      assertId(timer, "timer");
+      assertInterval(intervalMs);
+    },
+    removeTimeout(timer) {
+      assertId(timer, "timer");
+      return -1;
+    },
   };
 }
 
+/** The functions the seed loop in place was registered with, so registering them again is a no-op. */
+let initialized: { addImpl: VirEventAddHandleImpl; removeImpl: VirEventRemoveHandleImpl; loop: EventLoopImpl } | undefined;
+
 /** The seed's `virEventInitialize(addImpl, removeImpl)`: registers the application's two functions as the loop. */
 export function virEventInitialize(addImpl: VirEventAddHandleImpl, removeImpl: VirEventRemoveHandleImpl): void {
-  registerEventImpl(createSeedLoop(addImpl, removeImpl));
+  if (initialized?.addImpl === addImpl && initialized.removeImpl === removeImpl && getEventImpl() === initialized.loop) return;
+  const loop = createSeedLoop(addImpl, removeImpl);
+  registerEventImpl(loop);
+  initialized = { addImpl, removeImpl, loop };
 }
 
 /** Per loop, the watch each fd got through the seed's names (the seed removes by fd). */
@@ -79,11 +102,16 @@ export function virEventAddHandle(fd: number, events: HandleEvents, cb: VirEvent
   if (byFd === undefined) seedWatches.set(impl, (byFd = new Map()));
   if (byFd.has(fd)) return -1;
   const table = byFd;
-  const watch = impl.addHandle(fd, events, (id, readyFd, ready) => {
-    const result = cb(readyFd, ready, opaque);
-    if (result === -1 && table.get(readyFd) === id) table.delete(readyFd);
-    return result;
-  });
+  // However the watch ends (virEventRemoveHandle, a -1 from cb, removeHandle, the loop closing),
+  // its free callback releases the fd for the next virEventAddHandle.
+  const watch = impl.addHandle(
+    fd,
+    events,
+    (_id, readyFd, ready) => cb(readyFd, ready, opaque),
+    () => {
+      if (table.get(fd) === watch) table.delete(fd);
+    },
+  );
   table.set(fd, watch);
   return 0;
 }
