@@ -315,15 +315,19 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       const before = d.watches;
       d.watches = [...before, w];
       const mask = maskOf(d.watches);
-      if (mask !== d.mask) {
-        try {
-          backend.watchFd(fd, mask);
-        } catch (error) {
-          d.watches = before;
-          throw error;
+      try {
+        if (mask !== d.mask) backend.watchFd(fd, mask);
+        // A first watch that starts disabled asks the backend nothing, yet a descriptor that can
+        // never be watched must be refused now, not when the watch is enabled: try it and let go.
+        else if (mask === 0 && before.length === 0) {
+          backend.watchFd(fd, ALWAYS_REPORTED);
+          backend.watchFd(fd, 0);
         }
-        d.mask = mask;
+      } catch (error) {
+        d.watches = before;
+        throw error;
       }
+      d.mask = mask;
       descriptors[fd] = d;
       w.id = watches.add(w);
       return w.id;

@@ -1,0 +1,111 @@
+import { UnpollableDescriptorError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
+import { createKernel, type Registrations } from "@evloop/core/kernel";
+import { createUvPoller } from "@evloop/native";
+
+/** Options of {@link createLibuvLoop}. */
+export interface LibuvLoopOptions extends LoopOptions {
+  /**
+   * Whether live watches and armed timers keep the process alive, as an open socket or a pending
+   * `setTimeout` does (default `true`). With `false` the process may exit while they are
+   * registered; they still fire while something else keeps it running.
+   */
+  readonly ref?: boolean;
+}
+
+/** The contract served by Node's own libuv loop. */
+export interface LibuvLoop extends EventLoopImpl {
+  /** Let live watches and timers keep the process alive (the default). */
+  ref(): void;
+  /** Let the process exit even while watches and timers are registered. */
+  unref(): void;
+  /** What the loop holds right now. */
+  registrations(): Registrations;
+  /** Removes every watch and timer (their free callbacks run before it returns) and lets the process exit. */
+  close(): void;
+}
+
+/**
+ * Serves the contract on the libuv loop of the calling thread (the main thread's or a worker's):
+ * one `uv_poll` handle per descriptor, shared by all its watches, and one `uv_timer` for all
+ * timers. Descriptors that became ready in one loop iteration reach JavaScript together, in one
+ * call, after the poll phase, so `process.nextTick` callbacks and microtasks run once per batch,
+ * not between two callbacks of the same batch.
+ */
+export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
+  const now = () => performance.now();
+  let referenced = options.ref ?? true;
+  /** One setImmediate serves both work that must run soon: due timers and free callbacks. */
+  let immediate: NodeJS.Immediate | undefined;
+  let timersDue = false;
+  const soon = () => {
+    if (immediate !== undefined) return;
+    immediate = setImmediate(() => {
+      immediate = undefined;
+      if (!timersDue) return kernel.flush();
+      timersDue = false;
+      kernel.dispatchTimers(now());
+    });
+    if (!referenced) immediate.unref();
+  };
+
+  const poller = createUvPoller(
+    (fds, events, count) => kernel.dispatchHandles(fds, events, count),
+    () => kernel.dispatchTimers(now()),
+  );
+  const kernel = createKernel(
+    {
+      watchFd(fd, mask) {
+        try {
+          poller.watch(fd, mask);
+        } catch (error) {
+          if ((error as { code?: unknown }).code === "EPERM") throw new UnpollableDescriptorError(fd, "EPERM");
+          throw error;
+        }
+      },
+      armTimer(deadline) {
+        // uv_timer counts whole milliseconds: round up, so a timer never fires before it is due.
+        const delay = deadline === Infinity ? -1 : Math.ceil(deadline - now());
+        timersDue = deadline !== Infinity && delay <= 0;
+        if (!timersDue) return poller.setTimer(delay);
+        // Due now (a 0 timer, or one that is late): fire once per loop iteration, from the check
+        // phase. A 0 ms uv_timer re-armed in its own callback would run again in the same timers
+        // phase (libuv 1.46), forever, and starve I/O.
+        poller.setTimer(-1);
+        soon();
+      },
+      requestFlush: soon,
+    },
+    { now, ...(options.onError ? { onError: options.onError } : {}) },
+  );
+  if (!referenced) poller.unref();
+
+  return {
+    addHandle: kernel.addHandle,
+    updateHandle: kernel.updateHandle,
+    removeHandle: kernel.removeHandle,
+    addTimeout: kernel.addTimeout,
+    updateTimeout: kernel.updateTimeout,
+    removeTimeout: kernel.removeTimeout,
+    registrations: kernel.registrations,
+    ref() {
+      referenced = true;
+      poller.ref();
+      immediate?.ref();
+    },
+    unref() {
+      referenced = false;
+      poller.unref();
+      immediate?.unref();
+    },
+    close() {
+      if (kernel.closed) return;
+      try {
+        kernel.close();
+      } finally {
+        if (immediate !== undefined) clearImmediate(immediate);
+        immediate = undefined;
+        poller.close();
+      }
+    },
+  };
+}

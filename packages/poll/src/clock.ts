@@ -1,0 +1,28 @@
+import { OutOfRangeError } from "@evloop/core";
+
+/** A source of time in milliseconds that only moves forward. */
+export interface Clock {
+  now(): number;
+}
+
+/** A clock that moves only when told: for running real descriptors on virtual time. */
+export interface VirtualClock extends Clock {
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void;
+}
+
+/** The real monotonic clock (`performance.now()`). */
+export const monotonicClock: Clock = { now: () => performance.now() };
+
+/** Creates a {@link VirtualClock} starting at `start` milliseconds (default 0). */
+export function createVirtualClock(start = 0): VirtualClock {
+  if (typeof start !== "number" || !Number.isFinite(start)) throw new OutOfRangeError("start", start, "a finite number");
+  let time = start;
+  return {
+    now: () => time,
+    advance(ms) {
+      if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw new OutOfRangeError("ms", ms, "a finite number >= 0");
+      time += ms;
+    },
+  };
+}
