@@ -12,7 +12,7 @@ export default defineConfig({
     root: process.cwd(),
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     pool: "forks",
-    testTimeout: 20_000,
+    testTimeout: 60_000,
     hookTimeout: 20_000,
     reporters: ["default", ["json", { outputFile: ".vitest-results/result.json" }]],
   },

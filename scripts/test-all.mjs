@@ -15,7 +15,7 @@ for (const file of results) rmSync(file, { force: true });
 
 const turbo = spawnSync(
   "turbo",
-  ["run", "build", "typecheck", "lint", "test", "--continue", "--output-logs=new-only", "--force", ...process.argv.slice(2)],
+  ["run", "build", "typecheck", "lint", "test", "--continue", "--concurrency=2", "--output-logs=errors-only", "--force", ...process.argv.slice(2)],
   { cwd: root, stdio: "inherit" },
 );
 

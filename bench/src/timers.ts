@@ -6,7 +6,7 @@ const FAR = 3_600_000;
 
 /** ns per remove + add pair, with `POPULATION` timers live. */
 function churnEvloop(ops: number): number {
-  const loop = createLibuvLoop({ ref: false });
+  const loop = createLibuvLoop();
   const cb = () => {};
   const ids: number[] = [];
   for (let i = 0; i < POPULATION; i++) ids.push(loop.addTimeout(FAR + i, cb));
@@ -21,15 +21,20 @@ function churnEvloop(ops: number): number {
   return ns;
 }
 
-function churnNode(ops: number): number {
+/**
+ * The same churn with Node's timers. `unref` matters: Node's ref'd timers (what `setTimeout`
+ * gives by default) cost several times more per pair than unref'd ones, so both are measured.
+ */
+function churnNode(ops: number, unref: boolean): number {
   const cb = () => {};
+  const make = unref ? (ms: number) => setTimeout(cb, ms).unref() : (ms: number) => setTimeout(cb, ms);
   const timers: NodeJS.Timeout[] = [];
-  for (let i = 0; i < POPULATION; i++) timers.push(setTimeout(cb, FAR + i).unref());
+  for (let i = 0; i < POPULATION; i++) timers.push(make(FAR + i));
   const start = process.hrtime.bigint();
   for (let i = 0; i < ops; i++) {
     const slot = i % POPULATION;
     clearTimeout(timers[slot]);
-    timers[slot] = setTimeout(cb, FAR + slot).unref();
+    timers[slot] = make(FAR + slot);
   }
   const ns = Number(process.hrtime.bigint() - start) / ops;
   for (const t of timers) clearTimeout(t);
@@ -62,26 +67,28 @@ async function firesNode(ms: number): Promise<number> {
 }
 
 export interface TimerFigures {
-  churn: { evloop: number; node: number };
+  churn: { evloop: number; node: number; nodeUnref: number };
   fire: { evloop: number; node: number };
 }
 
 /** Both timer workloads, each measured side by side, alternating, `reps` times; medians. */
 export async function benchTimers(reps: number, quick: boolean): Promise<TimerFigures> {
-  const ops = quick ? 100_000 : 1_000_000;
+  const ops = quick ? 200_000 : 1_000_000;
   const wall = quick ? 300 : 1500;
-  const churn = { evloop: [] as number[], node: [] as number[] };
+  const churn = { evloop: [] as number[], node: [] as number[], nodeUnref: [] as number[] };
   const fire = { evloop: [] as number[], node: [] as number[] };
   churnEvloop(ops / 10);
-  churnNode(ops / 10);
+  churnNode(ops / 10, false);
+  churnNode(ops / 10, true);
   for (let r = 0; r < reps; r++) {
     churn.evloop.push(churnEvloop(ops));
-    churn.node.push(churnNode(ops));
+    churn.node.push(churnNode(ops, false));
+    churn.nodeUnref.push(churnNode(ops, true));
     fire.node.push(await firesNode(wall));
     fire.evloop.push(await firesEvloop(wall));
   }
   return {
-    churn: { evloop: median(churn.evloop), node: median(churn.node) },
+    churn: { evloop: median(churn.evloop), node: median(churn.node), nodeUnref: median(churn.nodeUnref) },
     fire: { evloop: median(fire.evloop), node: median(fire.node) },
   };
 }

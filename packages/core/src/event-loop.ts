@@ -1,3 +1,6 @@
+// Imported for the {@link}s in the comments below, which documentation tools resolve like code.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+import type { InvalidArgumentError, OutOfRangeError, UnpollableDescriptorError } from "./errors.ts";
 import type { HandleEvents } from "./handle-event.ts";
 
 /** A watch's id: a positive integer, never reused by the loop that returned it. */

@@ -1,3 +1,6 @@
+// Imported for the {@link} in KernelBackend's comment, which documentation tools resolve like code.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+import type { UnpollableDescriptorError } from "./errors.ts";
 import { LoopClosedError } from "./errors.ts";
 import type {
   ErrorHandler,
@@ -202,12 +205,19 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
   }
 
   function pass(body: () => void): void {
-    if (depth++ === 0) passId++;
+    enter();
     try {
       body();
     } finally {
-      if (--depth === 0) flush();
+      leave();
     }
+  }
+  // The hot paths below enter and leave a pass inline rather than through a closure per batch.
+  function enter(): void {
+    if (depth++ === 0) passId++;
+  }
+  function leave(): void {
+    if (--depth === 0) flush();
   }
 
   function removeHandle(watch: WatchId): 0 | -1 {
@@ -241,14 +251,17 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
 
   function dispatchHandles(fds: ArrayLike<number>, events: ArrayLike<number>, count: number): number {
     let ran = 0;
-    pass(() => {
+    enter();
+    try {
       const id = passId;
       for (let i = 0; i < count; i++) {
         const fd = fds[i] as number;
         const d = descriptors[fd];
         if (d === undefined) continue;
         const ready = events[i] as number;
-        for (const w of d.watches) {
+        const list = d.watches;
+        for (let j = 0; j < list.length; j++) {
+          const w = list[j] as Watch;
           if (!w.alive || w.events === 0 || w.addedIn === id) continue;
           const got = ready & (w.events | ALWAYS_REPORTED);
           if (got === 0) continue;
@@ -260,7 +273,9 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
           }
         }
       }
-    });
+    } finally {
+      leave();
+    }
     return ran;
   }
 

@@ -196,6 +196,49 @@ describe("createFdWaiter", () => {
     expect(waitReports(w, 1000)).toEqual([[c, READABLE]]);
   });
 
+  it("reports a mask change for a number closed since watch() as ERROR once, never as an exception", () => {
+    const w = waiter({ sweepIntervalMs: 0 }); // no sweep: the ERROR comes from watch() itself
+    const [r, wr] = pipe();
+    track([wr]);
+    w.watch(r, READABLE);
+    expect(waitReports(w, 0)).toEqual([]);
+    closeSync(r);
+    expect(() => w.watch(r, READABLE | WRITABLE)).not.toThrow();
+    expect(waitReports(w, 1000)).toEqual([[r, ERROR]]);
+    expect(waitReports(w, 50)).toEqual([]);
+  });
+
+  it("follows the new file when a watched number is closed, reused by another pipe and watched again with another mask", () => {
+    const w = waiter({ sweepIntervalMs: 0 });
+    const [r, wr] = pipe();
+    w.watch(r, READABLE);
+    writeSync(wr, "old");
+    expect(waitReports(w, 1000)).toEqual([[r, READABLE]]);
+    closeSync(r);
+    closeSync(wr);
+    const [r2, w2] = track(pipe());
+    expect(r2).toBe(r);
+    w.watch(r2, READABLE | HANGUP);
+    writeSync(w2, "new");
+    expect(waitReports(w, 1000)).toEqual([[r2, READABLE]]);
+  });
+
+  it("reports each of 1,000 descriptors closed right after watch() as ERROR once", () => {
+    const w = waiter({ sweepIntervalMs: 10 });
+    const pipes = Array.from({ length: 1000 }, () => pipe());
+    track(pipes.map(([, wr]) => wr));
+    for (const [r] of pipes) {
+      w.watch(r, READABLE);
+      closeSync(r);
+    }
+    const reports: Array<[number, number]> = [];
+    const end = Date.now() + 5000;
+    while (reports.length < pipes.length && Date.now() < end) reports.push(...waitReports(w, 1000));
+    expect(waitReports(w, 50)).toEqual([]);
+    expect(reports.every(([, events]) => events === ERROR)).toBe(true);
+    expect(reports.map(([fd]) => fd).sort((x, y) => x - y)).toEqual(pipes.map(([r]) => r).sort((x, y) => x - y));
+  });
+
   it("reports ERROR for a watched descriptor closed while another process still holds the file, then stays quiet", async () => {
     const w = waiter({ sweepIntervalMs: 50 });
     const [a, b] = socketpair();

@@ -339,6 +339,65 @@ describe("createUvPoller", () => {
   });
 });
 
+describe("createUvPoller with batch: false", () => {
+  it("calls onReady once per ready descriptor with count 1, running nextTick callbacks between calls", async () => {
+    const order: string[] = [];
+    const calls: Array<[fd: number, events: number, count: number]> = [];
+    const poller = createUvPoller(
+      (fds, events, count) => {
+        calls.push([fds[0] as number, events[0] as number, count]);
+        order.push("call");
+        process.nextTick(() => order.push("tick"));
+      },
+      () => {},
+      { batch: false },
+    );
+    opened.push(poller);
+    const k = 20;
+    const pairs = Array.from({ length: k }, () => track(socketpair()));
+    for (const [a] of pairs) poller.watch(a, READABLE);
+    for (const [, b] of pairs) writeSync(b, "x");
+    await until(() => calls.length >= k);
+    const first = calls.slice(0, k);
+    expect(first.every(([, events, count]) => events === READABLE && count === 1)).toBe(true);
+    // All were ready in the same iteration: the first k calls are the k descriptors, each once.
+    expect(first.map(([fd]) => fd).sort((x, y) => x - y)).toEqual(pairs.map(([a]) => a).sort((x, y) => x - y));
+    expect(order.slice(0, 2 * k)).toEqual(Array.from({ length: k }, () => ["call", "tick"]).flat());
+  });
+
+  it("still reports a descriptor that is not open as ERROR once", async () => {
+    const { poller, batches } = recorder({ batch: false });
+    const notOpen = 3002;
+    poller.watch(notOpen, READABLE);
+    await until(() => batches.length > 0);
+    await sleep(50);
+    expect(batches).toEqual([[[notOpen, ERROR]]]);
+  });
+
+  it("stops a descriptor at once on watch(fd, 0) from inside a callback, even one already ready in that iteration", async () => {
+    const calls: number[] = [];
+    const pairs = Array.from({ length: 10 }, () => track(socketpair()));
+    const poller = createUvPoller(
+      (fds) => {
+        calls.push(fds[0] as number);
+        for (const [a] of pairs) poller.watch(a, 0);
+      },
+      () => {},
+      { batch: false },
+    );
+    opened.push(poller);
+    for (const [a] of pairs) poller.watch(a, READABLE);
+    for (const [, b] of pairs) writeSync(b, "x"); // never read: level-triggered, ready until unwatched
+    await until(() => calls.length > 0);
+    await sleep(50);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("rejects a batch option that is not a boolean", () => {
+    expect(() => createUvPoller(() => {}, () => {}, { batch: 0 as unknown as boolean })).toThrow(TypeError);
+  });
+});
+
 describe("createUvPoller in other threads", () => {
   it("runs in a worker thread on the worker's own loop while the main thread polls too", async () => {
     const { poller, reportsFor } = recorder();
@@ -421,6 +480,37 @@ describe("createUvPoller in a process of its own", () => {
     expect(result.status).toBe(0);
   });
 
+  it("with batch: false, routes an exception thrown by onReady to uncaughtException before the next call, and later events still arrive", () => {
+    const result = runScript(`
+      const [a, b] = native.socketpair();
+      const [c, d] = native.socketpair();
+      const log = [];
+      process.on("uncaughtException", (error) => log.push("caught " + error.message));
+      const poller = new native.UvPoller((fds, events, count) => {
+        const fd = fds[0];
+        log.push("call " + (fd === a ? "a" : "c") + " " + count);
+        fs.readSync(fd, Buffer.alloc(16));
+        const calls = log.filter((entry) => entry.startsWith("call")).length;
+        if (calls === 1) throw new Error("boom");
+        if (calls === 2) return void setTimeout(() => fs.writeSync(b, "2"), 10);
+        poller.close();
+        console.log(JSON.stringify(log));
+      }, () => {}, undefined, false);
+      poller.watch(a, 1);
+      poller.watch(c, 1);
+      fs.writeSync(b, "1");
+      fs.writeSync(d, "1");
+    `);
+    expect(result.stderr).toBe("");
+    const log = JSON.parse(result.stdout) as string[];
+    // a and c were ready in the same iteration, in either order; the exception is routed at once.
+    expect(log).toHaveLength(4);
+    expect([log[0], log[2]].sort()).toEqual(["call a 1", "call c 1"]);
+    expect(log[1]).toBe("caught boom");
+    expect(log[3]).toBe("call a 1");
+    expect(result.status).toBe(0);
+  });
+
   it("routes an exception thrown by onTimer the same way", () => {
     const result = runScript(`
       const caught = [];
@@ -489,10 +579,232 @@ describe("createUvPoller in a process of its own", () => {
           console.log(JSON.stringify({ grownMiB: Math.round(grown / 1048576) }));
         });
       });
-    `);
+    `, 90_000);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     // After the first round, memory is reused: four more rounds leaking even 100 bytes a cycle would add 38 MiB.
     expect(JSON.parse(result.stdout).grownMiB).toBeLessThan(16);
+  });
+});
+
+/**
+ * libuv carries out the epoll registration asked for by uv_poll_start only in its next poll phase,
+ * and aborts the process when that epoll_ctl fails, as it does for a descriptor closed in between.
+ * Each scenario runs in a process of its own, so an abort fails one test instead of the run.
+ */
+describe("createUvPoller with descriptors closed before libuv registers them", () => {
+  type Outcome = { reports: Array<[fd: number, events: number]>; order: string[]; cpuMs: number; wallMs: number } & Record<
+    string,
+    unknown
+  >;
+
+  /**
+   * Runs `body` with a poller whose reports are collected in `reports` (the closed-descriptor sweep
+   * is off, so every ERROR comes from the pre-poll check). `onBatch(batch)` sees each onReady call;
+   * `finish(extra)` lets 300 ms pass, then prints the outcome with the CPU time used meanwhile.
+   */
+  function runPoller(batch: boolean, body: string): Outcome {
+    const result = runScript(`
+      const reports = [];
+      const order = [];
+      let onBatch = () => {};
+      const poller = new native.UvPoller((fds, events, count) => {
+        const batch = [];
+        for (let i = 0; i < count; i++) batch.push([fds[i], events[i]]);
+        reports.push(...batch);
+        order.push("ready");
+        onBatch(batch);
+      }, () => {}, 0, ${batch});
+      let finished = false;
+      function finish(extra) {
+        if (finished) return;
+        finished = true;
+        const cpu = process.cpuUsage();
+        const start = performance.now();
+        setTimeout(() => {
+          const used = process.cpuUsage(cpu);
+          const wallMs = performance.now() - start;
+          poller.close();
+          console.log(JSON.stringify({ reports, order, cpuMs: (used.user + used.system) / 1000, wallMs, ...extra }));
+        }, 300);
+      }
+      const hasError = (batch) => batch.some(([, events]) => events & 4);
+      ${body}
+    `);
+    expect(result.signal).toBeNull(); // SIGABRT before the fix
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const outcome = JSON.parse(result.stdout) as Outcome;
+    // A busy loop would burn (nearly) the whole wall time.
+    expect(outcome.cpuMs).toBeLessThan(outcome.wallMs / 2);
+    return outcome;
+  }
+
+  it.each([true, false])(
+    "reports a descriptor closed right after watch() as ERROR once, in the same loop iteration, without aborting (batch: %s)",
+    (batch) => {
+      const outcome = runPoller(
+        batch,
+        `
+        const [r, w] = native.pipe();
+        poller.watch(r, 1 | 4 | 8);
+        fs.closeSync(r);
+        setImmediate(() => order.push("immediate"));
+        onBatch = (b) => { if (hasError(b)) finish({ r }); };
+      `,
+      );
+      expect(outcome.reports).toEqual([[outcome.r, ERROR]]);
+      // Delivered by the check handle of the iteration whose poll phase it was kept out of.
+      expect(outcome.order).toEqual(["ready", "immediate"]);
+    },
+  );
+
+  it.each([true, false])(
+    "reports ERROR once when the mask is changed after a poll phase and the descriptor closed right after (batch: %s)",
+    (batch) => {
+      // With batch: false the change and the close happen inside the poll phase itself.
+      const outcome = runPoller(
+        batch,
+        `
+        const [a, b] = native.socketpair();
+        poller.watch(a, 1);
+        fs.writeSync(b, "x");
+        onBatch = (batch) => {
+          if (batch.some(([fd, events]) => fd === a && events === 1)) {
+            fs.readSync(a, Buffer.alloc(8));
+            poller.watch(a, 1 | 2); // uv_poll_start again: the registration is queued anew
+            fs.closeSync(a);
+          } else if (hasError(batch)) {
+            finish({ a });
+          }
+        };
+      `,
+      );
+      expect(outcome.reports).toEqual([
+        [outcome.a, READABLE],
+        [outcome.a, ERROR],
+      ]);
+    },
+  );
+
+  it("follows the new file when the number is closed, reused by another pipe and watched again before libuv registered the first", () => {
+    const outcome = runPoller(
+      true,
+      `
+      const [r, w] = native.pipe();
+      poller.watch(r, 1);
+      fs.closeSync(r);
+      const [r2, w2] = native.pipe();
+      poller.watch(r2, 1 | 8); // a new mask for a new file on the same number
+      fs.writeSync(w2, "new");
+      onBatch = (batch) => {
+        if (batch.some(([fd, events]) => fd === r2 && events & 1)) {
+          fs.readSync(r2, Buffer.alloc(8));
+          finish({ r, r2 });
+        }
+      };
+    `,
+    );
+    expect(outcome.r2).toBe(outcome.r);
+    // The first watch was replaced before it was ever reported: nothing of it remains.
+    expect(outcome.reports).toEqual([[outcome.r2, READABLE]]);
+  });
+
+  it("follows the new file when a polled number is closed, reused by another pipe and watched again with another mask", () => {
+    const outcome = runPoller(
+      true,
+      `
+      const [r, w] = native.pipe();
+      poller.watch(r, 1);
+      fs.writeSync(w, "old");
+      let r2 = -1;
+      onBatch = (batch) => {
+        if (r2 < 0) {
+          fs.readSync(r, Buffer.alloc(8));
+          fs.closeSync(r);
+          fs.closeSync(w);
+          const pair = native.pipe();
+          r2 = pair[0];
+          poller.watch(r2, 1 | 8);
+          fs.writeSync(pair[1], "new");
+        } else if (batch.some(([fd, events]) => fd === r2 && events & 1)) {
+          fs.readSync(r2, Buffer.alloc(8));
+          finish({ r, r2 });
+        }
+      };
+    `,
+    );
+    expect(outcome.r2).toBe(outcome.r);
+    expect(outcome.reports).toEqual([
+      [outcome.r, READABLE],
+      [outcome.r2, READABLE],
+    ]);
+  });
+
+  it("reports ERROR, not the new file's events, for a number reused by another file before libuv registered it", () => {
+    const outcome = runPoller(
+      true,
+      `
+      const [r, w] = native.pipe();
+      poller.watch(r, 1);
+      fs.closeSync(r);
+      const [r2, w2] = native.pipe(); // the same number, never watched
+      fs.writeSync(w2, "new");
+      onBatch = (b) => { if (hasError(b)) finish({ r, r2 }); };
+    `,
+    );
+    expect(outcome.r2).toBe(outcome.r);
+    expect(outcome.reports).toEqual([[outcome.r, ERROR]]);
+  });
+
+  it.each([true, false])(
+    "survives 1,000 watch+close in a tight loop, reporting each descriptor once while an open one is unaffected (batch: %s)",
+    (batch) => {
+      const outcome = runPoller(
+        batch,
+        `
+        const pipes = Array.from({ length: 1000 }, () => native.pipe());
+        const [a, b] = native.socketpair();
+        poller.watch(a, 1);
+        for (const [r] of pipes) { poller.watch(r, 1); fs.closeSync(r); }
+        fs.writeSync(b, "x");
+        let errors = 0, readable = false;
+        onBatch = (batch) => {
+          for (const [fd, events] of batch) {
+            if (events & 4) errors++;
+            if (fd === a && events & 1) { readable = true; fs.readSync(a, Buffer.alloc(8)); }
+          }
+          if (errors >= 1000 && readable) finish({ closed: pipes.map(([r]) => r), a });
+        };
+      `,
+      );
+      const closed = outcome.closed as number[];
+      const errors = outcome.reports.filter(([fd]) => fd !== outcome.a);
+      expect(errors).toHaveLength(1000);
+      expect(errors.every(([, events]) => events === ERROR)).toBe(true);
+      expect(errors.map(([fd]) => fd).sort((x, y) => x - y)).toEqual([...closed].sort((x, y) => x - y));
+      expect(outcome.reports.filter(([fd]) => fd === outcome.a)).toEqual([[outcome.a, READABLE]]);
+    },
+  );
+
+  it("survives 1,000 pipe+watch+close on one reused number: the watch left in place is reported once", () => {
+    const outcome = runPoller(
+      true,
+      `
+      let last = -1;
+      const numbers = new Set();
+      for (let i = 0; i < 1000; i++) {
+        const [r, w] = native.pipe();
+        poller.watch(r, 1 + (i & 1)); // each replaces the previous watch of the number, mask alternating
+        fs.closeSync(r);
+        fs.closeSync(w);
+        numbers.add(r);
+        last = r;
+      }
+      onBatch = (b) => { if (hasError(b)) finish({ last, numbers: numbers.size }); };
+    `,
+    );
+    expect(outcome.numbers).toBe(1);
+    expect(outcome.reports).toEqual([[outcome.last, ERROR]]);
   });
 });

@@ -58,7 +58,9 @@ export interface UvPoller {
    * - A descriptor that cannot be polled (a regular file, `/dev/null`) throws an Error with
    *   `code: 'EPERM'`, `errno` and `syscall: 'uv_poll_init'`, and nothing stays registered.
    * - A descriptor that is not open does not throw: the next batch reports ERROR for it, once,
-   *   and nothing is polled. Calling `watch` again retries.
+   *   and nothing is polled. Calling `watch` again retries. The same holds for one closed (or
+   *   whose number was reused by another file) after `watch` but before the loop's next poll
+   *   phase: it is reported as ERROR once, in that iteration's batch.
    * - After an ERROR (reported by libuv, or by the closed-descriptor sweep) the descriptor is no
    *   longer polled until `watch(fd, mask)` is called again, which registers it afresh; so does a
    *   `watch` for a number that now names a different file.

@@ -71,4 +71,19 @@ describe("virtual descriptors", () => {
     expect(() => fds.write(r, "x")).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => fds.read(w)).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
+
+  it("tell change listeners after every write, read and close, until they stop listening", () => {
+    const fds = new VirtualFds();
+    const [r, w] = fds.pipe();
+    const seen: number[] = [];
+    const stop = fds.onChange(() => seen.push(fds.version));
+    fds.write(w, "x");
+    fds.read(r);
+    fds.close(w);
+    expect(seen).toEqual([fds.version - 2, fds.version - 1, fds.version]);
+    stop();
+    fds.close(r);
+    expect(seen).toHaveLength(3);
+    expect(() => fds.onChange("nope" as unknown as () => void)).toThrow(expect.objectContaining({ code: "ERR_EVLOOP_INVALID_ARG", argument: "listener" }));
+  });
 });

@@ -47,6 +47,7 @@ export class VirtualFds {
   private readonly table: (End | undefined)[] = [];
   private readonly capacity: number;
   private changes = 0;
+  private listeners: readonly (() => void)[] = [];
 
   constructor(options: VirtualFdsOptions = {}) {
     const capacity = options.capacity ?? 65536;
@@ -57,6 +58,21 @@ export class VirtualFds {
   /** Counts every write, read and close, so a loop can tell whether readiness may have changed. */
   get version(): number {
     return this.changes;
+  }
+
+  /**
+   * Calls `listener` after every change that {@link VirtualFds.version} counts, so a loop driven
+   * by someone else's clock (an RxJS scheduler) can look at readiness again instead of polling.
+   * It runs synchronously inside the operation: note that readiness may have changed and look
+   * later, do not read or write descriptors from it.
+   * @returns a function that stops the calls.
+   */
+  onChange(listener: () => void): () => void {
+    if (typeof listener !== "function") throw new InvalidArgumentError("listener", listener, "a function");
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   /** A pipe: `[readEnd, writeEnd]`. */
@@ -189,6 +205,7 @@ export class VirtualFds {
 
   private touch(n: number): number {
     this.changes++;
+    for (const listener of this.listeners) listener();
     return n;
   }
 }

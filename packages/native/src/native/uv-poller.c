@@ -18,6 +18,14 @@
  * - A descriptor closed without watch(fd, 0) is silently dropped by epoll and its number may be
  *   reused: a sweep on an unref'd timer compares each polled descriptor's (st_dev, st_ino) with
  *   what it was when polling started and reports ERROR once when it is gone or changed.
+ * - uv_poll_start only queues the kernel registration (always an EPOLL_CTL_ADD: it stops the
+ *   handle first) until the loop's next poll phase, and libuv aborts the process when that
+ *   epoll_ctl fails, as it does for a descriptor closed in between. So every handle started since
+ *   the last poll phase is on a "dirty" list, and a uv_prepare handle (run right before the poll
+ *   phase, with no JavaScript in between) fstats each one: a descriptor that is gone, or whose
+ *   number now names another file, is stopped (which takes it off libuv's queue) and released
+ *   before libuv touches it, and reported as ERROR once in that iteration's batch. The prepare
+ *   handle is unref'd and runs only while the list is non-empty.
  */
 #include "common.h"
 
@@ -42,6 +50,7 @@ struct prec {
   int queued;  /* fd is in the flush queue */
   int state;   /* REC_IDLE, REC_ACTIVE or REC_STOPPED */
   int active_index;
+  int dirty_index; /* index in the dirty list (started since the last pre-poll check), or -1 */
   ev_identity id;
   poll_box* box;
 };
@@ -62,10 +71,14 @@ struct poller {
   int active_len;
   int active_cap;
   ev_int_list queue;
+  prec_t** dirty; /* records whose uv_poll_start libuv has not carried out yet */
+  int dirty_len;
+  int dirty_cap;
   uv_timer_t timer;
   uv_timer_t sweep;
   uv_check_t check;
   uv_idle_t idle;
+  uv_prepare_t prepare; /* checks the dirty list before the poll phase; active only while it is non-empty */
   int sweep_ms;
   int batch; /* 0: each poll callback calls onReady itself (per-descriptor mode) */
   int refd;
@@ -79,6 +92,7 @@ struct poller {
 static void poller_free(poller_t* p) {
   free(p->table);
   free(p->active);
+  free(p->dirty);
   ev_int_list_free(&p->queue);
   free(p);
 }
@@ -120,6 +134,7 @@ static int uv_events_for(int mask) {
 
 static void on_sweep(uv_timer_t* timer);
 static void on_check(uv_check_t* check);
+static void on_prepare(uv_prepare_t* prepare);
 static void dispatch_one(poller_t* p, int fd, int bits);
 
 static void active_add(poller_t* p, prec_t* rec) {
@@ -145,6 +160,38 @@ static void active_remove(poller_t* p, prec_t* rec) {
   if (p->active_len == 0) uv_timer_stop(&p->sweep);
 }
 
+/* Called after every successful uv_poll_start: libuv registers the descriptor with epoll only in
+ * its next poll phase, so it must still be open then (see on_prepare). */
+static void dirty_add(poller_t* p, prec_t* rec) {
+#ifndef _WIN32 /* no deferred epoll_ctl there, and no identity to check */
+  if (rec->dirty_index >= 0) return;
+  if (p->dirty_len == p->dirty_cap) {
+    int cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
+    prec_t** grown = realloc(p->dirty, (size_t)cap * sizeof(prec_t*));
+    if (grown == NULL) return; /* out of memory: unchecked, as before this check existed */
+    p->dirty = grown;
+    p->dirty_cap = cap;
+  }
+  rec->dirty_index = p->dirty_len;
+  p->dirty[p->dirty_len++] = rec;
+  uv_prepare_start(&p->prepare, on_prepare); /* nothing when already started */
+#else
+  (void)p;
+  (void)rec;
+#endif
+}
+
+/* A released handle has nothing left for libuv to register: off the list. */
+static void dirty_remove(poller_t* p, prec_t* rec) {
+  int i = rec->dirty_index;
+  if (i < 0) return;
+  prec_t* last = p->dirty[--p->dirty_len];
+  p->dirty[i] = last;
+  last->dirty_index = i;
+  rec->dirty_index = -1;
+  if (p->dirty_len == 0) uv_prepare_stop(&p->prepare);
+}
+
 /* Queues rec for the next flush. From outside the poll phase (watch(), the sweep) the loop must
  * not block in its next poll before the check handle runs, so an idle handle is started too. */
 static void queue_push(poller_t* p, prec_t* rec, int outside_poll) {
@@ -166,6 +213,7 @@ static void release_handle(poller_t* p, prec_t* rec) {
     uv_close((uv_handle_t*)&box->handle, on_box_close);
     rec->box = NULL;
   }
+  dirty_remove(p, rec);
   active_remove(p, rec);
   rec->state = REC_IDLE;
 }
@@ -182,6 +230,7 @@ static prec_t* new_rec(poller_t* p, int fd) {
   if (rec == NULL) return NULL;
   rec->fd = fd;
   rec->active_index = -1;
+  rec->dirty_index = -1;
   p->table[fd] = rec;
   return rec;
 }
@@ -227,6 +276,30 @@ static void on_sweep(uv_timer_t* timer) {
       queue_push(p, rec, 1);
     }
   }
+}
+
+/* Runs right before the poll phase in which libuv carries out the registrations queued by
+ * uv_poll_start (no JavaScript can run in between). A descriptor closed since its start would make
+ * that epoll_ctl fail, and libuv aborts then: stop such a handle first (uv_poll_stop takes it off
+ * libuv's watcher queue, so no epoll_ctl is made for it), release it and report ERROR once, in this
+ * iteration's batch. A number that now names another file is treated the same way: the
+ * registration would follow the wrong file. */
+static void on_prepare(uv_prepare_t* prepare) {
+  poller_t* p = (poller_t*)prepare->data;
+  for (int i = 0; i < p->dirty_len; i++) {
+    prec_t* rec = p->dirty[i];
+    rec->dirty_index = -1; /* so release_handle leaves the list alone while it is walked */
+    if (rec->state != REC_ACTIVE || rec->box == NULL) continue;
+    ev_identity id;
+    int r = ev_identity_of(rec->fd, &id);
+    if (r == UV_EBADF || (r == 0 && !ev_identity_equal(&id, &rec->id))) {
+      release_handle(p, rec);
+      rec->pending |= EV_ERROR;
+      queue_push(p, rec, 1); /* the idle handle keeps this poll phase from blocking */
+    }
+  }
+  p->dirty_len = 0;
+  uv_prepare_stop(&p->prepare);
 }
 
 /* An exception thrown by onReady/onTimer must not stay pending (it would poison every later
@@ -358,6 +431,7 @@ static void do_close(poller_t* p, int from_teardown) {
   uv_close((uv_handle_t*)&p->sweep, on_fixed_close);
   uv_close((uv_handle_t*)&p->check, on_fixed_close);
   uv_close((uv_handle_t*)&p->idle, on_fixed_close);
+  uv_close((uv_handle_t*)&p->prepare, on_fixed_close);
   if (!from_teardown) {
     napi_env env = p->env;
     p->refs_released = 1;
@@ -438,7 +512,8 @@ static napi_value poller_watch(napi_env env, napi_callback_info info) {
   if (r == 0 && rec != NULL && rec->state == REC_ACTIVE && ev_identity_equal(&rec->id, &id)) {
     /* The common case: a new mask for the same file, on the same handle. */
     rec->mask = mask;
-    uv_poll_start(&rec->box->handle, uv_events_for(mask), on_poll);
+    /* Re-queues the registration (libuv stops the handle first): checked again before the poll. */
+    if (uv_poll_start(&rec->box->handle, uv_events_for(mask), on_poll) == 0) dirty_add(p, rec);
     return NULL;
   }
   /* New, stopped, closed, or the number now names another file: start from a fresh handle. */
@@ -499,6 +574,7 @@ static napi_value poller_watch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   active_add(p, rec);
+  dirty_add(p, rec);
   return NULL;
 }
 
@@ -620,11 +696,13 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   uv_timer_init(loop, &p->sweep);
   uv_check_init(loop, &p->check);
   uv_idle_init(loop, &p->idle);
-  p->timer.data = p->sweep.data = p->check.data = p->idle.data = p;
-  p->open_handles = 4;
-  /* The sweep and the flush never keep the process alive by themselves. */
+  uv_prepare_init(loop, &p->prepare);
+  p->timer.data = p->sweep.data = p->check.data = p->idle.data = p->prepare.data = p;
+  p->open_handles = 5;
+  /* The sweep, the flush and the pre-poll check never keep the process alive by themselves. */
   uv_unref((uv_handle_t*)&p->sweep);
   uv_unref((uv_handle_t*)&p->check);
+  uv_unref((uv_handle_t*)&p->prepare);
   /* A worker's loop must be free of our handles before it closes: the environment waits for
    * this hook until every handle's close callback ran. */
   napi_add_async_cleanup_hook(env, poller_cleanup_hook, p, &p->cleanup_hook);

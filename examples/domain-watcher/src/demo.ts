@@ -1,0 +1,128 @@
+// The seed's application, on a loop of its choice: register the loop, start the daemon with the
+// process driver, connect, `virConnectNotify(conn, domainWatcher)`, and react to domains starting
+// and stopping as it happens, without polling.
+import {
+  DomainEventType,
+  describeDomainEvent,
+  openDriver,
+  registerDriver,
+  registerEventImpl,
+  unregisterDriver,
+  unregisterEventImpl,
+  virConnectNotify,
+  type EventLoopImpl,
+} from "@evloop/core";
+import { startDaemon } from "@evloop/core/daemon";
+import { createProcessDriver, type DomainDefinition, type ProcessConnection, type ProcessExit, type ProcessLifecycleEvent } from "@evloop/driver-process";
+import { LOOPS, type LoopName } from "./loops.ts";
+
+/** One event as the demo saw it. */
+export interface DemoEvent {
+  /** Milliseconds since the demo started, on the loop's clock. */
+  readonly at: number;
+  readonly domain: string;
+  readonly event: string;
+  readonly detail: string;
+  /** How the child ended, on STOPPED and CRASHED. */
+  readonly exit?: ProcessExit;
+}
+
+/** Runs until the daemon shuts down; the autostart guest stands for a long-lived VM. */
+const ALPHA: DomainDefinition = { name: "alpha", uuid: "c7a5fdbd-edaf-9455-926a-d65c16db1809", autostart: true };
+/** A guest that crashes 50 ms after it booted (killed by SIGKILL, as an out-of-memory kill would). */
+const BRAVO: DomainDefinition = {
+  name: "bravo",
+  uuid: "5d4ba2a4-9d2e-4b6c-8f3e-0c6e3a1f2b7d",
+  guest: { lifetimeMs: 50, exit: { signal: "SIGKILL" } },
+};
+/** Suspended, resumed, then destroyed. */
+const CHARLIE: DomainDefinition = { name: "charlie", uuid: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0" };
+
+/** Resolves with the next event of `domain` of type `type`. */
+function nextEvent(conn: ProcessConnection, domain: string, type: DomainEventType): Promise<ProcessLifecycleEvent> {
+  return new Promise((resolve) => {
+    const subscription = conn.notifications.subscribe((event) => {
+      if (event.name !== domain || event.type !== type) return;
+      subscription.unsubscribe();
+      resolve(event);
+    });
+  });
+}
+
+/** Waits `ms` milliseconds of the loop's clock, through the contract's timers. */
+function sleep(loop: EventLoopImpl, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = loop.addTimeout(ms, () => {
+      loop.removeTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** What the application does once it is connected; every step waits for what it caused. */
+async function scenario(conn: ProcessConnection, loop: EventLoopImpl): Promise<void> {
+  await nextEvent(conn, "alpha", DomainEventType.STARTED);
+  conn.define(BRAVO);
+  conn.define(CHARLIE);
+  const crashed = nextEvent(conn, "bravo", DomainEventType.CRASHED);
+  await conn.start("bravo");
+  await crashed;
+  await conn.start("charlie");
+  conn.suspend("charlie");
+  await sleep(loop, 100);
+  conn.resume("charlie");
+  await conn.destroy("charlie");
+  conn.undefine("bravo");
+}
+
+/** One line of the demo's output for an event. */
+export function formatEvent({ at, domain, event, detail, exit }: DemoEvent): string {
+  const how = exit === undefined ? "" : exit.signal === null ? `exit code ${exit.code}` : `killed by ${exit.signal}`;
+  return `${at.toFixed(0).padStart(6)} ms  ${domain.padEnd(8)} ${event.padEnd(10)} ${detail.padEnd(10)} ${how}`.trimEnd();
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** The loop to run on. */
+  readonly loop: LoopName;
+  /** Where the demo's lines go (default: nowhere). */
+  readonly print?: (line: string) => void;
+}
+
+/**
+ * Runs the demo on one loop: starts the daemon with the process driver, defines domains, watches
+ * their lifecycle events as they happen, and shuts the daemon down, which stops the rest.
+ * Resolves with the events it saw, once the connection's notifications completed and everything
+ * it registered is released.
+ */
+export async function runDemo({ loop: name, print = () => {} }: DemoOptions): Promise<DemoEvent[]> {
+  const demo = LOOPS[name]();
+  const events: DemoEvent[] = [];
+  registerEventImpl(demo.loop);
+  const driver = createProcessDriver({ domains: [ALPHA], ...(demo.spawn ? { spawn: demo.spawn } : {}) });
+  registerDriver(driver);
+  try {
+    print(`evloop domain watcher: the process driver on the ${name} loop, with ${demo.children}`);
+    print(`${"time".padStart(9)}  ${"domain".padEnd(8)} ${"event".padEnd(10)} detail`);
+    const daemon = await startDaemon();
+    const conn = await openDriver<ProcessConnection>(driver.name);
+    // The seed's domainWatcher: every lifecycle event, as it happens.
+    virConnectNotify(conn, (e: ProcessLifecycleEvent) => {
+      const [event, detail] = describeDomainEvent(e.type, e.detail);
+      const seen: DemoEvent = { at: demo.now(), domain: e.name, event, detail, ...(e.exit ? { exit: e.exit } : {}) };
+      events.push(seen);
+      print(formatEvent(seen));
+    });
+    const completed = new Promise<void>((resolve) => conn.notifications.subscribe({ complete: resolve }));
+    await demo.runUntil(scenario(conn, demo.loop));
+    // Stops alpha, which still runs, and closes the connection: its notifications complete.
+    await demo.runUntil(daemon.shutdown());
+    await completed;
+    print(`${events.length} events; the daemon stopped every domain and closed the connection.`);
+    return events;
+  } finally {
+    unregisterDriver(driver.name);
+    unregisterEventImpl();
+    demo.close();
+  }
+}

@@ -1,0 +1,336 @@
+import { DomainEventType, DriverError, describeDomainEvent, openDriver } from "@evloop/core";
+import { startDaemon, type Daemon } from "@evloop/core/daemon";
+import { createVirtualLoop, type VirtualLoop } from "@evloop/poll";
+import { afterEach, describe, expect, it } from "vitest";
+import type { DomainProcess, ProcessExit } from "./child.ts";
+import { DomainError, type DomainDefinition } from "./definition.ts";
+import { createProcessDriver, type ProcessConnection, type ProcessDriverOptions, type ProcessLifecycleEvent } from "./process-driver.ts";
+import { simulatedSpawn } from "./simulated-spawn.ts";
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Lets promises settle and runs the virtual loop at the current instant, again and again until a
+ * pass runs nothing: what promises do after a callback thus happens at that callback's instant.
+ */
+async function runInstant(loop: VirtualLoop): Promise<void> {
+  await settle();
+  for (let passes = 0; passes < 100; passes++) {
+    const ran = loop.advance(0);
+    await settle();
+    if (ran === 0) break;
+  }
+}
+
+/** Runs the current instant, then moves the clock `ms` milliseconds one at a time, running each instant. */
+async function run(loop: VirtualLoop, ms: number): Promise<void> {
+  await runInstant(loop);
+  for (let i = 0; i < ms; i++) {
+    loop.advance(1);
+    await runInstant(loop);
+  }
+}
+
+/** Keeps the virtual clock moving while `promise` is pending (for calls that wait on the loop). */
+async function during<T>(loop: VirtualLoop, promise: Promise<T>, limitMs = 60_000): Promise<T> {
+  let done = false;
+  const over = () => (done = true);
+  promise.then(over, over);
+  await run(loop, 0);
+  for (let i = 0; !done && i < limitMs; i++) await run(loop, 1);
+  return promise;
+}
+
+type Seen = [at: number, name: string, type: string, detail: string, exit?: ProcessExit];
+
+/** The daemon a test started with setUp, and its loop, for the test's clean-up. */
+let daemon: Daemon | undefined;
+let daemonLoop: VirtualLoop | undefined;
+afterEach(async () => {
+  if (daemon !== undefined && daemonLoop !== undefined) await during(daemonLoop, daemon.shutdown());
+  daemon = undefined;
+});
+
+async function setUp(options: Omit<ProcessDriverOptions, "spawn"> & { spawn?: ProcessDriverOptions["spawn"] } = {}) {
+  const loop = createVirtualLoop();
+  const errors: unknown[] = [];
+  const driver = createProcessDriver({ spawn: simulatedSpawn(loop), onError: (e) => errors.push(e), ...options });
+  daemon = await startDaemon({ drivers: [driver], loop });
+  daemonLoop = loop;
+  const conn = await openDriver(driver);
+  const seen: Seen[] = [];
+  let completed = false;
+  conn.notifications.subscribe({
+    next: (e: ProcessLifecycleEvent) => void seen.push([loop.now(), e.name, ...describeDomainEvent(e.type, e.detail), ...(e.exit ? [e.exit] : [])] as Seen),
+    complete: () => (completed = true),
+  });
+  const shutdown = async () => {
+    const d = daemon as Daemon;
+    daemon = undefined;
+    await during(loop, d.shutdown());
+  };
+  return { loop, driver, conn, seen, errors, shutdown, completed: () => completed };
+}
+
+const reasonOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error).toBeInstanceOf(DriverError);
+    return (error as DomainError).reason;
+  }
+  return undefined;
+};
+
+describe("definitions", () => {
+  it.each<[string, unknown, RegExp]>([
+    ["no name", {}, /name must be/],
+    ["a name with a slash", { name: "a/b" }, /name must be/],
+    ["a bad uuid", { name: "a", uuid: "nope" }, /is not a uuid/],
+    ["an empty command", { name: "a", command: [] }, /command must be a non-empty array/],
+    ["a command without a program", { name: "a", command: [""] }, /command\[0\] must name the program/],
+    ["a command with a guest", { name: "a", command: ["true"], guest: {} }, /cannot go with a command/],
+    ["a guest exit without a lifetime", { name: "a", guest: { exit: { code: 1 } } }, /needs guest.lifetimeMs/],
+    ["a guest exit signal that does not end a process", { name: "a", guest: { lifetimeMs: 1, exit: { signal: "SIGSTOP" } } }, /must be one of/],
+    ["an exit code out of range", { name: "a", guest: { lifetimeMs: 1, exit: { code: 256 } } }, /from 0 to 255/],
+    ["a zero status interval", { name: "a", guest: { statusIntervalMs: 0 } }, /positive integer/],
+    ["non-string env", { name: "a", env: { A: 1 } }, /env must be/],
+    ["a non-boolean autostart", { name: "a", autostart: "yes" }, /autostart must be/],
+  ])("refuses %s", async (_what, definition, message) => {
+    expect(() => createProcessDriver({ domains: [definition as DomainDefinition] })).toThrow(message);
+    const { conn, seen } = await setUp();
+    expect(reasonOf(() => conn.define(definition as DomainDefinition))).toBe("invalid-definition");
+    expect(seen).toEqual([]);
+    expect(conn.list()).toEqual([]);
+  });
+
+  it("refuses a duplicate name or uuid, naming the domain that has it", async () => {
+    const uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa0";
+    expect(() => createProcessDriver({ domains: [{ name: "a" }, { name: "a" }] })).toThrow(/already defined/);
+    const { conn, seen } = await setUp({ domains: [{ name: "a", uuid }] });
+    expect(reasonOf(() => conn.define({ name: "a" }))).toBe("duplicate-name");
+    expect(reasonOf(() => conn.define({ name: "b", uuid: uuid.toUpperCase() }))).toBe("duplicate-uuid");
+    expect(() => conn.define({ name: "b", uuid })).toThrow(/belongs to domain "a"/);
+    expect(seen).toEqual([]);
+  });
+
+  it("finds a domain by name or uuid, and refuses an unknown one for every request", async () => {
+    const { conn } = await setUp({ domains: [{ name: "a", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0" }] });
+    expect(conn.lookup("4DEA22B3-1D52-D8F3-2516-782E98AB3FA0").name).toBe("a");
+    expect(conn.lookup("a")).toEqual({ name: "a", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", state: "shutoff", autostart: false });
+    for (const call of [() => conn.lookup("zz"), () => conn.undefine("zz"), () => conn.suspend("zz"), () => conn.resume("zz")])
+      expect(reasonOf(call)).toBe("no-such-domain");
+    for (const call of [conn.start, conn.shutdown, conn.destroy])
+      await expect(call("zz")).rejects.toMatchObject({ reason: "no-such-domain", message: 'driver "process": domain "zz": no domain has this name or uuid' });
+  });
+});
+
+describe("the driver as a daemon-only driver", () => {
+  it("refuses to open outside a started daemon", async () => {
+    const driver = createProcessDriver({ name: "process-local" });
+    await expect(openDriver(driver)).rejects.toThrow(/daemon-only/);
+  });
+
+  it("autostarts from the loop after startup, in definition order, so a subscriber that connects right away sees it", async () => {
+    const { loop, seen, conn } = await setUp({
+      domains: [{ name: "b", autostart: true }, { name: "x" }, { name: "a", autostart: true }],
+    });
+    expect(seen).toEqual([]);
+    expect(conn.lookup("b").state).toBe("shutoff");
+    await run(loop, 1);
+    expect(seen).toEqual([
+      [0, "b", "STARTED", "BOOTED"],
+      [0, "a", "STARTED", "BOOTED"],
+    ]);
+    expect(conn.list().map((d) => [d.name, d.state])).toEqual([
+      ["b", "running"],
+      ["x", "shutoff"],
+      ["a", "running"],
+    ]);
+  });
+
+  it("reports an autostart domain that cannot start to onError, and starts the others", async () => {
+    const { loop, seen, errors } = await setUp({ domains: [{ name: "q", autostart: true, command: ["qemu"] }, { name: "a", autostart: true }] });
+    await run(loop, 1);
+    expect(seen).toEqual([[0, "a", "STARTED", "BOOTED"]]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ reason: "spawn-failed", domain: "q" });
+  });
+
+  it("stops every domain at shutdown, waits for the ends and reports them, then completes the connections", async () => {
+    const { loop, conn, seen, shutdown, completed } = await setUp({ domains: [{ name: "a", autostart: true }, { name: "b" }] });
+    await run(loop, 1);
+    await during(loop, conn.start("b"));
+    conn.suspend("b");
+    await run(loop, 5);
+    await shutdown();
+    expect(seen.slice(2)).toEqual([
+      [1, "b", "SUSPENDED", "PAUSED"],
+      // Both ends were requested in the same instant; the simulated children end at once.
+      [6, "a", "STOPPED", "SHUTDOWN", { code: 0, signal: null }],
+      [6, "b", "STOPPED", "SHUTDOWN", { code: 0, signal: null }],
+    ]);
+    expect(completed()).toBe(true);
+    expect(conn.closed).toBe(true);
+    expect(loop.registrations()).toEqual({ handles: [], timers: [] });
+    expect(() => conn.define({ name: "c" })).toThrow(/connection is closed/);
+  });
+
+  it("kills a child that ignores SIGTERM after shutdownTimeoutMs (STOPPED DESTROYED), and gives up on one that survives SIGKILL", async () => {
+    const loop = createVirtualLoop();
+    /** A child that ignores SIGTERM, and with `immortal` SIGKILL too. */
+    const stubborn = (immortal: boolean): DomainProcess => {
+      const [monitor, writeEnd] = loop.fds.pipe();
+      let exit!: (e: ProcessExit) => void;
+      return {
+        monitor,
+        read: () => (loop.fds.isOpen(writeEnd) ? null : loop.fds.read(monitor)),
+        close: () => loop.fds.close(monitor),
+        kill(signal) {
+          if (signal === "SIGKILL" && !immortal) {
+            loop.fds.close(writeEnd);
+            exit({ code: null, signal });
+          }
+          return true;
+        },
+        exited: new Promise((resolve) => (exit = resolve)),
+      };
+    };
+    const driver = createProcessDriver({
+      name: "process-stubborn",
+      shutdownTimeoutMs: 100,
+      spawn: async (d) => stubborn(d.name === "immortal"),
+      domains: [
+        { name: "stubborn", autostart: true, ready: "spawn" },
+        { name: "immortal", autostart: true, ready: "spawn" },
+      ],
+    });
+    const d = await startDaemon({ drivers: [driver], loop });
+    const conn = await openDriver(driver);
+    const seen: [number, string, string, string][] = [];
+    conn.notifications.subscribe((e) => void seen.push([loop.now(), e.name, ...describeDomainEvent(e.type, e.detail)]));
+    await run(loop, 1);
+    await expect(during(loop, d.shutdown())).rejects.toMatchObject({
+      message: 'driver "process-stubborn": shutdown failed',
+      cause: { reason: "invalid-state", message: expect.stringMatching(/"immortal": its child did not end within 100 ms of SIGTERM, nor of SIGKILL/) },
+    });
+    expect(seen.slice(2)).toEqual([[101, "stubborn", "STOPPED", "DESTROYED"]]);
+    expect(loop.now()).toBe(201);
+  });
+});
+
+describe("lifecycle events", () => {
+  it("reports the seed's lifecycle, each event once, with its detail, uuid and exit", async () => {
+    const uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+    const { loop, conn, seen } = await setUp();
+    const events: ProcessLifecycleEvent[] = [];
+    conn.notifications.subscribe((e) => void events.push(e));
+
+    expect(conn.define({ name: "web", uuid })).toMatchObject({ name: "web", uuid, state: "shutoff" });
+    await during(loop, conn.start("web"));
+    await run(loop, 0);
+    expect(conn.lookup("web")).toMatchObject({ state: "running", status: "booted" });
+    await run(loop, 250);
+    expect(conn.lookup("web").status).toBe("running 2");
+    conn.suspend("web");
+    expect(conn.lookup("web").state).toBe("paused");
+    await run(loop, 300);
+    expect(conn.lookup("web").status).toBe("running 2");
+    conn.resume("web");
+    // Two requests, one end and one event.
+    const [first, second] = [conn.destroy("web"), conn.destroy("web")];
+    expect(await during(loop, first)).toEqual({ code: null, signal: "SIGKILL" });
+    expect(await second).toEqual({ code: null, signal: "SIGKILL" });
+    expect(conn.lookup("web")).toMatchObject({ state: "shutoff", lastExit: { code: null, signal: "SIGKILL" } });
+    conn.undefine("web");
+
+    expect(seen).toEqual([
+      [0, "web", "DEFINED", "ADDED"],
+      [0, "web", "STARTED", "BOOTED"],
+      [250, "web", "SUSPENDED", "PAUSED"],
+      [550, "web", "RESUMED", "UNPAUSED"],
+      [550, "web", "STOPPED", "DESTROYED", { code: null, signal: "SIGKILL" }],
+      [550, "web", "UNDEFINED", "REMOVED"],
+    ]);
+    for (const e of events) {
+      expect(e.uuidString).toBe(uuid);
+      expect(e.uuid).toHaveLength(16);
+      expect(Object.isFrozen(e)).toBe(true);
+    }
+    expect(loop.registrations()).toEqual({ handles: [], timers: [] });
+  });
+
+  it.each<[string, DomainDefinition["guest"], string, string, ProcessExit]>([
+    ["exits 0 by itself", { lifetimeMs: 20 }, "STOPPED", "SHUTDOWN", { code: 0, signal: null }],
+    ["exits non-zero", { lifetimeMs: 20, exit: { code: 3 } }, "CRASHED", "PANICKED", { code: 3, signal: null }],
+    ["is killed by a signal", { lifetimeMs: 20, exit: { signal: "SIGKILL" } }, "CRASHED", "PANICKED", { code: null, signal: "SIGKILL" }],
+    ["is killed by SIGTERM nobody here sent", { lifetimeMs: 20, exit: { signal: "SIGTERM" } }, "CRASHED", "PANICKED", { code: null, signal: "SIGTERM" }],
+  ])("reports a guest that %s", async (_what, guest, type, detail, exit) => {
+    const { loop, conn, seen } = await setUp();
+    conn.define({ name: "g", ...(guest ? { guest } : {}) });
+    await during(loop, conn.start("g"));
+    await run(loop, 30);
+    expect(seen.slice(2)).toEqual([[20, "g", type, detail, exit]]);
+    expect(conn.lookup("g").state).toBe("shutoff");
+    // A domain that ended may start again.
+    await during(loop, conn.start("g"));
+    expect(conn.lookup("g").state).toBe("running");
+  });
+
+  it("shuts a paused domain down: SIGTERM stays pending until the driver continues it", async () => {
+    const { loop, conn, seen } = await setUp({ domains: [{ name: "p" }] });
+    await during(loop, conn.start("p"));
+    conn.suspend("p");
+    expect(await during(loop, conn.shutdown("p"))).toEqual({ code: 0, signal: null });
+    expect(seen.map(([, , type, detail]) => `${type} ${detail}`)).toEqual(["STARTED BOOTED", "SUSPENDED PAUSED", "STOPPED SHUTDOWN"]);
+    expect(conn.lookup("p").status).toBe("shutting down");
+  });
+
+  it("refuses requests the domain's state does not allow, and changes nothing", async () => {
+    const { loop, conn, seen } = await setUp({ domains: [{ name: "s" }] });
+    expect(reasonOf(() => conn.suspend("s"))).toBe("invalid-state");
+    expect(reasonOf(() => conn.resume("s"))).toBe("invalid-state");
+    await expect(conn.shutdown("s")).rejects.toMatchObject({ reason: "invalid-state" });
+    await expect(conn.destroy("s")).rejects.toThrow(/cannot destroy a domain that is shutoff/);
+    await during(loop, conn.start("s"));
+    await expect(conn.start("s")).rejects.toThrow(/cannot start a domain that is running \(it must be shutoff\)/);
+    expect(reasonOf(() => conn.resume("s"))).toBe("invalid-state");
+    expect(reasonOf(() => conn.undefine("s"))).toBe("invalid-state");
+    expect(seen.map(([, , type]) => type)).toEqual(["STARTED"]);
+  });
+
+  it("reports a child that cannot be started as a spawn-failed error, with no event", async () => {
+    const { loop, conn, seen } = await setUp({ domains: [{ name: "q", command: ["qemu-system-x86_64"] }] });
+    const error = await during(loop, conn.start("q")).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: "spawn-failed", domain: "q", cause: { code: "ENOTSUP" } });
+    expect(conn.lookup("q").state).toBe("shutoff");
+    expect(seen).toEqual([]);
+  });
+
+  it("keeps delivering to other subscribers when one throws, and hands what it threw to onError", async () => {
+    const { loop, conn, seen, errors } = await setUp();
+    conn.notifications.subscribe(() => {
+      throw new Error("subscriber bug");
+    });
+    conn.define({ name: "a" });
+    await during(loop, conn.start("a"));
+    expect(seen.map(([, , type]) => type)).toEqual(["DEFINED", "STARTED"]);
+    expect(errors.map((e) => (e as Error).message)).toEqual(["subscriber bug", "subscriber bug"]);
+  });
+
+  it("stops delivering to a closed connection while others go on", async () => {
+    const { loop, driver, conn, seen } = await setUp();
+    const other: ProcessConnection = await openDriver(driver);
+    let completed = false;
+    other.notifications.subscribe({ complete: () => (completed = true) });
+    other.close();
+    expect(completed).toBe(true);
+    expect(other.closed).toBe(true);
+    expect(() => other.lookup("a")).toThrow(/connection is closed/);
+    conn.define({ name: "a" });
+    await run(loop, 1);
+    expect(seen.map(([, , type]) => type)).toEqual(["DEFINED"]);
+    expect(DomainEventType.DEFINED).toBe(0);
+  });
+});
