@@ -2,7 +2,7 @@
 // repetitions; only ratios from the same run are worth quoting (absolute times drift ~20%).
 //   node --expose-gc dist/main.js [--quick] [--only=name,name]
 import { cpus } from "node:os";
-import { bareAddon, libuvLoop, netSocket, pollLoop } from "./contenders.ts";
+import { bareAddon, libuvLoop, netSocket, pollLoop, rxjsFromHandle, rxjsLoop } from "./contenders.ts";
 import { makePairs, median, timeRounds, type Contender } from "./harness.ts";
 import { benchTimers } from "./timers.ts";
 
@@ -16,7 +16,7 @@ const GRID: [number, number][] = [
   [10000, 1],
   [10000, 100],
 ];
-const contenders: Contender[] = [netSocket, bareAddon, libuvLoop, pollLoop];
+const contenders: Contender[] = [netSocket, bareAddon, libuvLoop, pollLoop, rxjsLoop, rxjsFromHandle];
 /** K cannot exceed N: with N = 10, a round makes all 10 ready. */
 const effective = (n: number, k: number) => Math.min(n, k);
 
@@ -41,8 +41,8 @@ async function main(): Promise<void> {
   console.log(`# evloop bench (${quick ? "quick" : "full"})`);
   console.log(`Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length}, ${process.platform}/${process.arch}\n`);
   console.log("## N watched socketpair ends, K made readable per round, each callback reads its byte\n");
-  console.log(`| N | K | ${contenders.map((c) => `${c.name} µs/round`).join(" | ")} | libuv/net | libuv/bare | poll/libuv | libuv events/s |`);
-  console.log(`|---|---|${contenders.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
+  console.log(`| N | K | ${contenders.map((c) => `${c.name} µs/round`).join(" | ")} | libuv/net | libuv/bare | poll/libuv | rxjs loop/libuv | fromHandle/libuv | libuv events/s |`);
+  console.log(`|---|---|${contenders.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|---:|`);
   const byCell = new Map<string, Map<string, number>>();
   for (const [n, k] of GRID) {
     const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     byCell.set(`${n}/${k}`, med);
     const get = (c: Contender) => med.get(c.name) as number;
     console.log(
-      `| ${n} | ${effective(n, k)} | ${contenders.map((c) => fmt(get(c))).join(" | ")} | ${ratio(get(libuvLoop), get(netSocket))} | ${ratio(get(libuvLoop), get(bareAddon))} | ${ratio(get(pollLoop), get(libuvLoop))} | ${Math.round((effective(n, k) / get(libuvLoop)) * 1e9).toLocaleString("en")} |`,
+      `| ${n} | ${effective(n, k)} | ${contenders.map((c) => fmt(get(c))).join(" | ")} | ${ratio(get(libuvLoop), get(netSocket))} | ${ratio(get(libuvLoop), get(bareAddon))} | ${ratio(get(pollLoop), get(libuvLoop))} | ${ratio(get(rxjsLoop), get(libuvLoop))} | ${ratio(get(rxjsFromHandle), get(libuvLoop))} | ${Math.round((effective(n, k) / get(libuvLoop)) * 1e9).toLocaleString("en")} |`,
     );
   }
   const flat = (name: string, k: number) =>

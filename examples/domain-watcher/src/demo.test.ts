@@ -24,8 +24,8 @@ const EXPECTED: [string, string, string, object?][] = [
 const sequence = (events: DemoEvent[]) => events.map(({ domain, event, detail, exit }) => (exit ? [domain, event, detail, exit] : [domain, event, detail]));
 
 describe("the domain watcher demo", () => {
-  it("runs on libuv, poll and virtual (adding a loop to the table adds it here)", () => {
-    expect(LOOP_NAMES).toEqual(expect.arrayContaining(["libuv", "poll", "virtual"]));
+  it("runs on libuv, poll, rxjs and virtual (adding a loop to the table adds it here)", () => {
+    expect(LOOP_NAMES).toEqual(expect.arrayContaining(["libuv", "poll", "rxjs", "virtual"]));
   });
 
   it.each(LOOP_NAMES)("reports the same events in the same order on the %s loop", async (loop) => {

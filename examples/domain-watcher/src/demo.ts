@@ -14,6 +14,8 @@ import {
 } from "@evloop/core";
 import { startDaemon } from "@evloop/core/daemon";
 import { createProcessDriver, type DomainDefinition, type ProcessConnection, type ProcessExit, type ProcessLifecycleEvent } from "@evloop/driver-process";
+import { fromNotifications, ofDomain, ofType } from "@evloop/rxjs";
+import { firstValueFrom } from "rxjs";
 import { LOOPS, type LoopName } from "./loops.ts";
 
 /** One event as the demo saw it. */
@@ -38,15 +40,9 @@ const BRAVO: DomainDefinition = {
 /** Suspended, resumed, then destroyed. */
 const CHARLIE: DomainDefinition = { name: "charlie", uuid: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0" };
 
-/** Resolves with the next event of `domain` of type `type`. */
+/** Resolves with the next event of `domain` of type `type`: the notifications as an RxJS Observable. */
 function nextEvent(conn: ProcessConnection, domain: string, type: DomainEventType): Promise<ProcessLifecycleEvent> {
-  return new Promise((resolve) => {
-    const subscription = conn.notifications.subscribe((event) => {
-      if (event.name !== domain || event.type !== type) return;
-      subscription.unsubscribe();
-      resolve(event);
-    });
-  });
+  return firstValueFrom(fromNotifications(conn).pipe(ofDomain(domain), ofType(type)));
 }
 
 /** Waits `ms` milliseconds of the loop's clock, through the contract's timers. */

@@ -5,6 +5,7 @@ import type { EventLoopImpl } from "@evloop/core";
 import { simulatedSpawn, type Spawn } from "@evloop/driver-process";
 import { createLibuvLoop } from "@evloop/libuv";
 import { createPollLoop, createVirtualLoop } from "@evloop/poll";
+import { createRxjsLoop } from "@evloop/rxjs";
 
 /** A loop, ready for the demo. */
 export interface DemoLoop {
@@ -64,6 +65,14 @@ export const LOOPS = {
       runUntil: (work) => turnUntil(work, () => loop.runOnce(2)),
       close: () => loop.close(),
     };
+  },
+  /**
+   * Timers on an RxJS scheduler (`asyncScheduler`), descriptors on Node's loop: Node turns it, as
+   * it turns the libuv loop.
+   */
+  rxjs(): DemoLoop {
+    const loop = createRxjsLoop();
+    return { loop, children: "real child processes", now: realClock(), runUntil: (work) => work, close: () => loop.close() };
   },
   /**
    * Virtual descriptors and a virtual clock, with simulated children: the same scenario, the same

@@ -1,4 +1,4 @@
-// `node dist/main.js [--loop libuv|poll|virtual]`: the demo, printed as it happens.
+// `node dist/main.js [--loop libuv|poll|rxjs|virtual]`: the demo, printed as it happens.
 import { parseArgs } from "node:util";
 import { runDemo } from "./demo.ts";
 import { LOOP_NAMES, type LoopName } from "./loops.ts";

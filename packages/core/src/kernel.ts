@@ -1,7 +1,4 @@
-// Imported for the {@link} in KernelBackend's comment, which documentation tools resolve like code.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-import type { UnpollableDescriptorError } from "./errors.ts";
-import { LoopClosedError } from "./errors.ts";
+import { LoopClosedError, UnpollableDescriptorError } from "./errors.ts";
 import type {
   ErrorHandler,
   EventLoopImpl,
@@ -424,4 +421,28 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       });
     },
   };
+}
+
+/**
+ * The contract's six methods of a kernel: what a loop built on it hands the application (the
+ * kernel's own members, such as `dispatchHandles`, stay out of reach).
+ */
+export function contractOf(kernel: Kernel): EventLoopImpl {
+  return {
+    addHandle: kernel.addHandle,
+    updateHandle: kernel.updateHandle,
+    removeHandle: kernel.removeHandle,
+    addTimeout: kernel.addTimeout,
+    updateTimeout: kernel.updateTimeout,
+    removeTimeout: kernel.removeTimeout,
+  };
+}
+
+/**
+ * Translates a backend's refusal of `fd` for a loop's `watchFd`: a system EPERM (libuv and epoll
+ * refuse regular files and `/dev/null` with it) becomes {@link UnpollableDescriptorError}; any
+ * other error is returned as it was.
+ */
+export function refusal(fd: number, error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code === "EPERM" ? new UnpollableDescriptorError(fd, "EPERM") : error;
 }

@@ -1,7 +1,7 @@
 import { UnpollableDescriptorError, NotSupportedError } from "./errors.ts";
 import type { EventLoopImpl, LoopOptions } from "./event-loop.ts";
 import type { HandleEvents } from "./handle-event.ts";
-import { createKernel, type Kernel } from "./kernel.ts";
+import { contractOf, createKernel, type Kernel } from "./kernel.ts";
 import { getEventImpl, registerEventImpl, resolveEventImpl } from "./registry.ts";
 import { assertCallback, assertFd, assertId, assertInterval } from "./validate.ts";
 
@@ -60,9 +60,7 @@ export function createSeedLoop(addImpl: VirEventAddHandleImpl, removeImpl: VirEv
     throw new NotSupportedError("addTimeout", "a loop registered with virEventInitialize(addImpl, removeImpl) has no timers");
   };
   return {
-    addHandle: kernel.addHandle,
-    updateHandle: kernel.updateHandle,
-    removeHandle: kernel.removeHandle,
+    ...contractOf(kernel),
     addTimeout: refuse,
     updateTimeout(timer, intervalMs) {
       assertId(timer, "timer");

@@ -19,13 +19,14 @@ function say(line) {
   }
 }
 
-say("booted");
-const heartbeat = setInterval(() => say(`running ${++beats}`), behaviour.statusIntervalMs ?? 100);
-
 process.on("SIGTERM", () => {
   say("shutting down");
   process.exit(0);
 });
+
+// Only now: the driver counts the guest as started at its first line, and may ask it to shut down.
+say("booted");
+const heartbeat = setInterval(() => say(`running ${++beats}`), behaviour.statusIntervalMs ?? 100);
 
 if (behaviour.lifetimeMs !== undefined) {
   setTimeout(() => {

@@ -5,6 +5,8 @@ import {
   HandleEvent,
   createNotifier,
   domainLifecycleEvent,
+  formatUuid,
+  parseUuid,
   type DomainLifecycleEvent,
   type Driver,
   type DriverContext,
@@ -150,6 +152,15 @@ interface Domain {
 
 const { READABLE, ERROR, HANGUP } = HandleEvent;
 
+/** The canonical form of a uuid in any form {@link parseUuid} reads, or `undefined` for anything else. */
+function canonicalUuid(text: string): string | undefined {
+  try {
+    return formatUuid(parseUuid(text));
+  } catch {
+    return undefined;
+  }
+}
+
 /** How a child's end reads as a lifecycle event. */
 function endEvent(exit: ProcessExit, asked: ReadonlySet<"shutdown" | "destroy">): [DomainEventType, number] {
   if (exit.signal === "SIGKILL" && asked.has("destroy")) return [DomainEventType.STOPPED, DomainEventDetail.STOPPED.DESTROYED];
@@ -180,7 +191,8 @@ function endEvent(exit: ProcessExit, asked: ReadonlySet<"shutdown" | "destroy">)
  * iteration, starts the autostart domains one after another, so an application that subscribes
  * right after `openDriver` sees them start. `shutdown` asks every running domain to shut down,
  * escalates to SIGKILL after `shutdownTimeoutMs`, waits for every end and reports it, then closes
- * the connections. A bad option or definition throws a {@link DomainError} here.
+ * the connections. A bad option throws a {@link DriverError} here, a bad definition a
+ * {@link DomainError}.
  */
 export function createProcessDriver(options: ProcessDriverOptions = {}): ProcessDriver {
   const driverName = options.name ?? "process";
@@ -223,7 +235,7 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
 
   function find(key: string): Domain {
     if (typeof key !== "string") throw fail(String(key), "no-such-domain", "a domain is named by its name or uuid, a string");
-    const domain = domains.get(key) ?? byUuid.get(key.toLowerCase());
+    const domain = domains.get(key) ?? byUuid.get(canonicalUuid(key) ?? "");
     if (domain === undefined) throw fail(key, "no-such-domain", "no domain has this name or uuid");
     return domain;
   }

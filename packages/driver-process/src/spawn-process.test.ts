@@ -100,6 +100,14 @@ describe("the process driver on real children", () => {
     ]);
   });
 
+  it("counts the guest as started once it handles SIGTERM, so a shutdown right after start is clean", async () => {
+    const { conn, seen } = await setUp();
+    conn.define({ name: "quick" });
+    await conn.start("quick");
+    expect(await conn.shutdown("quick")).toEqual({ code: 0, signal: null });
+    expect(seen).toEqual(["quick DEFINED ADDED", "quick STARTED BOOTED", "quick STOPPED SHUTDOWN 0"]);
+  });
+
   it("runs any command with its environment, and reports a clean exit as STOPPED SHUTDOWN", async () => {
     const { conn, seen, next } = await setUp();
     conn.define({ name: "sh", command: ["sh", "-c", 'echo "hello $WHO" >&3'], env: { WHO: "evloop" } });

@@ -1,5 +1,5 @@
-import { UnpollableDescriptorError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { createKernel, type Registrations } from "@evloop/core/kernel";
+import type { EventLoopImpl, LoopOptions } from "@evloop/core";
+import { contractOf, createKernel, refusal, type Registrations } from "@evloop/core/kernel";
 import { createUvPoller } from "@evloop/native";
 
 /** Options of {@link createLibuvLoop}. */
@@ -58,8 +58,7 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
         try {
           poller.watch(fd, mask);
         } catch (error) {
-          if ((error as { code?: unknown }).code === "EPERM") throw new UnpollableDescriptorError(fd, "EPERM");
-          throw error;
+          throw refusal(fd, error);
         }
       },
       armTimer(deadline) {
@@ -80,12 +79,7 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
   if (!referenced) poller.unref();
 
   return {
-    addHandle: kernel.addHandle,
-    updateHandle: kernel.updateHandle,
-    removeHandle: kernel.removeHandle,
-    addTimeout: kernel.addTimeout,
-    updateTimeout: kernel.updateTimeout,
-    removeTimeout: kernel.removeTimeout,
+    ...contractOf(kernel),
     registrations: kernel.registrations,
     ref() {
       referenced = true;

@@ -1,5 +1,5 @@
-import { InvalidArgumentError, LoopClosedError, OutOfRangeError, UnpollableDescriptorError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { createKernel, type Registrations } from "@evloop/core/kernel";
+import { InvalidArgumentError, LoopClosedError, OutOfRangeError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
+import { contractOf, createKernel, refusal, type Registrations } from "@evloop/core/kernel";
 import { createFdWaiter } from "@evloop/native";
 import { monotonicClock, type Clock } from "./clock.ts";
 
@@ -65,8 +65,7 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
         try {
           waiter.watch(fd, mask);
         } catch (error) {
-          if ((error as { code?: unknown }).code === "EPERM") throw new UnpollableDescriptorError(fd, "EPERM");
-          throw error;
+          throw refusal(fd, error);
         }
         if (mask === 0) watched.delete(fd);
         else watched.add(fd);
@@ -110,12 +109,7 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
   }
 
   return {
-    addHandle: kernel.addHandle,
-    updateHandle: kernel.updateHandle,
-    removeHandle: kernel.removeHandle,
-    addTimeout: kernel.addTimeout,
-    updateTimeout: kernel.updateTimeout,
-    removeTimeout: kernel.removeTimeout,
+    ...contractOf(kernel),
     registrations: kernel.registrations,
     runOnce,
     run(opts = {}) {

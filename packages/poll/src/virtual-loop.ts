@@ -1,5 +1,5 @@
 import { OutOfRangeError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { createKernel, type Registrations } from "@evloop/core/kernel";
+import { contractOf, createKernel, type Registrations } from "@evloop/core/kernel";
 import { VirtualFds, type VirtualFdsOptions } from "./virtual-fds.ts";
 import { VirtualPoller } from "./virtual-poller.ts";
 
@@ -109,12 +109,7 @@ export function createVirtualLoop(options: VirtualLoopOptions = {}): VirtualLoop
   }
 
   return {
-    addHandle: kernel.addHandle,
-    updateHandle: kernel.updateHandle,
-    removeHandle: kernel.removeHandle,
-    addTimeout: kernel.addTimeout,
-    updateTimeout: kernel.updateTimeout,
-    removeTimeout: kernel.removeTimeout,
+    ...contractOf(kernel),
     fds,
     now: () => clock,
     advance(ms) {

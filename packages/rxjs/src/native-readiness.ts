@@ -1,4 +1,4 @@
-import { UnpollableDescriptorError } from "@evloop/core";
+import { refusal } from "@evloop/core/kernel";
 import { createUvPoller, type UvPoller } from "@evloop/native";
 import type { ReadinessSource, ReadinessTarget } from "./readiness-source.ts";
 
@@ -32,8 +32,7 @@ export function nativeReadiness(): ReadinessSource {
       try {
         poller.watch(fd, mask);
       } catch (error) {
-        if ((error as { code?: unknown }).code === "EPERM") throw new UnpollableDescriptorError(fd, "EPERM");
-        throw error;
+        throw refusal(fd, error);
       }
     },
     requestIteration() {

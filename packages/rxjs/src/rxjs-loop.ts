@@ -92,6 +92,7 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
   /** A timer is due at once: the next iteration fires it. */
   let dueNow = false;
 
+  // The scheduler hands the running action in as `this`; fireFrom keeps it for arm().
   function fire(this: SchedulerAction<void>): void {
     fireFrom(this);
   }
