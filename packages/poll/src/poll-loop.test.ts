@@ -99,6 +99,20 @@ describe("createPollLoop", () => {
     expect(performance.now() - start).toBeLessThan(1000);
   });
 
+  it("interrupt() from a timer ends the wait of the pass after it at once", () => {
+    loop = createPollLoop();
+    const [r] = pair(pipe);
+    loop.addHandle(r, READABLE, () => {});
+    const t = loop.addTimeout(5, () => {
+      loop?.removeTimeout(t);
+      loop?.interrupt();
+    });
+    while (loop.registrations().timers.length > 0) loop.runOnce();
+    const start = performance.now();
+    loop.runOnce(5000);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
+
   it("wakes a blocked runOnce from another thread through wakeFd, and a signal handler does not break the wait", async () => {
     const { stdout } = await node(`
       import { Worker } from "node:worker_threads";
