@@ -19,6 +19,8 @@ const turbo = spawnSync(
   { cwd: root, stdio: "inherit" },
 );
 
+if (turbo.error) console.error(`evloop: could not run turbo: ${turbo.error.message}`);
+
 let passed = 0;
 let failed = 0;
 for (const file of results) {

@@ -1,6 +1,6 @@
 // pnpm bench: every contender measured side by side in one run, interleaved, medians of several
 // repetitions; only ratios from the same run are worth quoting (absolute times drift ~20%).
-//   node --expose-gc dist/main.js [--quick] [--only=name,name]
+//   node --expose-gc dist/main.js [--quick]
 import { cpus } from "node:os";
 import { bareAddon, libuvLoop, netSocket, pollLoop, rxjsFromHandle, rxjsLoop } from "./contenders.ts";
 import { makePairs, median, timeRounds, type Contender } from "./harness.ts";

@@ -87,7 +87,4 @@ export async function openDriver<C = unknown>(driver: string | Driver<C>, option
 }
 
 /** @internal The daemon host's access to the running set. */
-export const daemonRegistry = {
-  started,
-  drivers,
-};
+export const daemonRegistry = { started };

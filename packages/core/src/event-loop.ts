@@ -37,8 +37,9 @@ export type ErrorHandler = (error: unknown) => void;
  * - Ids are positive integers, never reused by a loop.
  * - What is added during a dispatch pass is not dispatched in that same pass.
  * - A callback that throws loses no other callback's event in that pass. What it threw goes to the
- *   loop's `onError` option, or without one is raised as an uncaught exception after the pass
- *   (several errors from one pass are raised together as one `AggregateError`).
+ *   loop's `onError` option, or without one is raised after the pass (several errors from one
+ *   pass together, as one `AggregateError`): thrown from the call that ran the pass on loops the
+ *   application drives (`runOnce`, `advance`), an uncaught exception on loops Node drives.
  * - Bad input throws {@link InvalidArgumentError} or {@link OutOfRangeError}, naming the argument
  *   and value; nothing is registered.
  */
@@ -78,7 +79,7 @@ export interface EventLoopImpl {
 export interface LoopOptions {
   /**
    * Receives what a callback (or a free callback) threw, after the pass in which it threw. Without
-   * it the error is raised as an uncaught exception after the pass.
+   * it the error is raised after the pass, the loop's documented way (see {@link EventLoopImpl}).
    */
   onError?: ErrorHandler;
 }

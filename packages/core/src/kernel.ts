@@ -1,4 +1,4 @@
-import { LoopClosedError, UnpollableDescriptorError } from "./errors.ts";
+import { LoopClosedError, NotSupportedError, UnpollableDescriptorError } from "./errors.ts";
 import type {
   ErrorHandler,
   EventLoopImpl,
@@ -41,6 +41,12 @@ export interface KernelBackend {
 export interface KernelOptions extends LoopOptions {
   /** The loop's clock in milliseconds; timers are due at `now() + interval`. */
   now: () => number;
+  /**
+   * Called after every change to what the loop holds: a watch or timer added, updated or
+   * removed (by a call, a callback's `-1`, or `close()`). A loop that runs passes until nothing
+   * changes, or shows its registrations, listens here.
+   */
+  onChange?: (what: "handle" | "timer") => void;
 }
 
 /** A snapshot of what a loop holds, for tests and dashboards. */
@@ -84,6 +90,8 @@ export interface Kernel extends EventLoopImpl {
   registrations(): Registrations;
   /** Whether {@link Kernel.close} was called. */
   readonly closed: boolean;
+  /** Whether a pass is running: a loop refuses to start another pass from inside one. */
+  readonly dispatching: boolean;
   /** Removes every watch and timer (their free callbacks run) and refuses new ones. */
   close(): void;
 }
@@ -127,7 +135,7 @@ function maskOf(watches: readonly Watch[]): HandleEvents {
 }
 
 /** Raises what callbacks threw in one pass: the error itself, or all of them together. */
-export function throwAll(errors: readonly unknown[]): never {
+function throwAll(errors: readonly unknown[]): never {
   if (errors.length === 1) throw errors[0];
   throw new AggregateError(errors, `${errors.length} event loop callbacks threw`);
 }
@@ -136,6 +144,9 @@ export function throwAll(errors: readonly unknown[]): never {
 export function createKernel(backend: KernelBackend, options: KernelOptions): Kernel {
   const now = options.now;
   const onError: ErrorHandler | undefined = options.onError;
+  const onChange = options.onChange;
+  assertOptionalCallback(onError, "options.onError");
+  assertOptionalCallback(onChange, "options.onChange");
   const watches = new SlotTable<Watch>();
   const timers = new SlotTable<Timer>();
   const descriptors: (Descriptor | undefined)[] = [];
@@ -232,6 +243,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       if (depth === 0) backend.requestFlush();
     }
     retire(w.free);
+    onChange?.("handle");
     return 0;
   }
 
@@ -243,6 +255,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     heap.delete(t);
     rearm();
     retire(t.free);
+    onChange?.("timer");
     return 0;
   }
 
@@ -285,8 +298,8 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       const id = passId;
       const due: Timer[] = [];
       const later: Timer[] = [];
-      for (let top = heap.peek(); top !== undefined && top.due <= at; top = heap.peek()) {
-        heap.delete(top);
+      while ((heap.peek()?.due ?? Infinity) <= at) {
+        const top = heap.pop() as Timer;
         if (top.addedIn === id) later.push(top);
         else due.push(top);
       }
@@ -328,7 +341,11 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       d.watches = [...before, w];
       const mask = maskOf(d.watches);
       try {
-        if (mask !== d.mask) backend.watchFd(fd, mask);
+        // An enabled new watch registers the descriptor afresh even when the union mask stays the
+        // same: the backend may have stopped polling it after an ERROR, or the number may name a
+        // new descriptor since (closed under an older watch, then reused), and only a new
+        // registration finds that out. Without it the new watch would never fire.
+        if (mask !== d.mask || events !== 0) backend.watchFd(fd, mask);
         // A first watch that starts disabled asks the backend nothing, yet a descriptor that can
         // never be watched must be refused now, not when the watch is enabled: try it and let go.
         else if (mask === 0 && before.length === 0) {
@@ -342,6 +359,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       d.mask = mask;
       descriptors[fd] = d;
       w.id = watches.add(w);
+      onChange?.("handle");
       return w.id;
     },
 
@@ -358,6 +376,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
         w.events = before;
         throw error;
       }
+      onChange?.("handle");
     },
 
     removeHandle,
@@ -374,6 +393,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
         heap.set(t);
         rearm();
       }
+      onChange?.("timer");
       return t.id;
     },
 
@@ -389,6 +409,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
         heap.set(t);
       }
       rearm();
+      onChange?.("timer");
     },
 
     removeTimeout,
@@ -411,6 +432,9 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     },
     get closed() {
       return closed;
+    },
+    get dispatching() {
+      return depth > 0;
     },
     close(): void {
       if (closed) return;
@@ -445,4 +469,13 @@ export function contractOf(kernel: Kernel): EventLoopImpl {
  */
 export function refusal(fd: number, error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code === "EPERM" ? new UnpollableDescriptorError(fd, "EPERM") : error;
+}
+
+/**
+ * Throws {@link NotSupportedError} when `kernel` is inside a pass. A loop's run functions
+ * (`runOnce`, `advance`, …) call it first: a pass started from one of the loop's own callbacks
+ * would walk, and overwrite, the batch being dispatched.
+ */
+export function refuseNestedPass(kernel: Kernel, operation: string): void {
+  if (kernel.dispatching) throw new NotSupportedError(operation, "called from a callback of this loop, which is running already");
 }

@@ -80,6 +80,27 @@ describe("virEventInitialize(addImpl, removeImpl)", () => {
     expect(() => virEventInitialize(other.addImpl, other.removeImpl)).toThrow(LoopAlreadyRegisteredError);
   });
 
+  it("a callback that returns -1 frees its fd at once: the same pass may watch it again", () => {
+    const app = seedApp();
+    virEventInitialize(app.addImpl, app.removeImpl);
+    const again: number[] = [];
+    expect(virEventAddHandle(9, R, () => {
+      again.push(virEventAddHandle(9, R, () => {}, null));
+      return -1;
+    }, null)).toBe(0);
+    app.fire(9, R);
+    // After the callback returned, before its free callback runs.
+    again.push(virEventAddHandle(9, R, () => {}, null));
+    expect(again).toEqual([-1, 0]);
+  });
+
+  it("refuses unknown event bits with OutOfRangeError even on an fd it already watches", () => {
+    const app = seedApp();
+    virEventInitialize(app.addImpl, app.removeImpl);
+    virEventAddHandle(9, R, () => {}, null);
+    expect(() => virEventAddHandle(9, 99, () => {}, null)).toThrow(OutOfRangeError);
+  });
+
   it("a watch removed some other way frees its fd for the next virEventAddHandle", async () => {
     const app = seedApp();
     virEventInitialize(app.addImpl, app.removeImpl);
@@ -134,12 +155,13 @@ describe("virEventInitialize(addImpl, removeImpl)", () => {
   });
 
   describe("several watches on one fd", () => {
-    it("are merged into one addImpl call with the union of their events", () => {
+    it("share one registration with the union of their events (a new watch registers it afresh)", () => {
       const app = seedApp();
       const loop = createSeedLoop(app.addImpl, app.removeImpl);
       loop.addHandle(5, R, () => {});
       loop.addHandle(5, R, () => {});
-      expect(app.log).toEqual([["add", 5, R | EH]]);
+      expect(app.log).toEqual([["add", 5, R | EH], ["remove", 5], ["add", 5, R | EH]]);
+      expect(app.watched()).toEqual([5]);
     });
 
     it("the registration is re-made (remove, then add) when the union changes", () => {

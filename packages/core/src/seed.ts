@@ -3,7 +3,7 @@ import type { EventLoopImpl, LoopOptions } from "./event-loop.ts";
 import type { HandleEvents } from "./handle-event.ts";
 import { contractOf, createKernel, type Kernel } from "./kernel.ts";
 import { getEventImpl, registerEventImpl, resolveEventImpl } from "./registry.ts";
-import { assertCallback, assertFd, assertId, assertInterval } from "./validate.ts";
+import { assertCallback, assertEvents, assertFd, assertId, assertInterval } from "./validate.ts";
 
 /**
  * The names of the 2007 plan ("Making QEMU use the real internal driver API"), kept so code
@@ -54,7 +54,7 @@ export function createSeedLoop(addImpl: VirEventAddHandleImpl, removeImpl: VirEv
       armTimer() {},
       requestFlush: () => queueMicrotask(() => kernel.flush()),
     },
-    { now: () => performance.now(), ...(options.onError ? { onError: options.onError } : {}) },
+    { now: () => performance.now(), onError: options.onError },
   );
   const refuse = (): never => {
     throw new NotSupportedError("addTimeout", "a loop registered with virEventInitialize(addImpl, removeImpl) has no timers");
@@ -95,20 +95,26 @@ const seedWatches = new WeakMap<EventLoopImpl, Map<number, number>>();
 export function virEventAddHandle(fd: number, events: HandleEvents, cb: VirEventCallback, opaque: unknown, loop?: EventLoopImpl): number {
   const impl = resolveEventImpl("virEventAddHandle", loop);
   assertFd(fd);
+  assertEvents(events);
   assertCallback(cb);
   let byFd = seedWatches.get(impl);
   if (byFd === undefined) seedWatches.set(impl, (byFd = new Map()));
   if (byFd.has(fd)) return -1;
   const table = byFd;
-  // However the watch ends (virEventRemoveHandle, a -1 from cb, removeHandle, the loop closing),
-  // its free callback releases the fd for the next virEventAddHandle.
+  const release = () => {
+    if (table.get(fd) === watch) table.delete(fd);
+  };
+  // A -1 from cb releases the fd at once; however else the watch ends (removeHandle on the loop,
+  // the loop closing), its free callback releases it.
   const watch = impl.addHandle(
     fd,
     events,
-    (_id, readyFd, ready) => cb(readyFd, ready, opaque),
-    () => {
-      if (table.get(fd) === watch) table.delete(fd);
+    (_id, readyFd, ready) => {
+      const result = cb(readyFd, ready, opaque);
+      if (result === -1) release();
+      return result;
     },
+    release,
   );
   table.set(fd, watch);
   return 0;

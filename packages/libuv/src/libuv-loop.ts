@@ -20,7 +20,10 @@ export interface LibuvLoop extends EventLoopImpl {
   unref(): void;
   /** What the loop holds right now. */
   registrations(): Registrations;
-  /** Removes every watch and timer (their free callbacks run before it returns) and lets the process exit. */
+  /**
+   * Removes every watch and timer and lets the process exit. Their free callbacks run before it
+   * returns, or, when it is called from one of the loop's callbacks, at the end of that pass.
+   */
   close(): void;
 }
 
@@ -74,7 +77,7 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
       },
       requestFlush: soon,
     },
-    { now, ...(options.onError ? { onError: options.onError } : {}) },
+    { now, onError: options.onError },
   );
   if (!referenced) poller.unref();
 

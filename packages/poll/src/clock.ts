@@ -14,9 +14,12 @@ export interface VirtualClock extends Clock {
 /** The real monotonic clock (`performance.now()`). */
 export const monotonicClock: Clock = { now: () => performance.now() };
 
-/** Creates a {@link VirtualClock} starting at `start` milliseconds (default 0). */
-export function createVirtualClock(start = 0): VirtualClock {
-  if (typeof start !== "number" || !Number.isFinite(start)) throw new OutOfRangeError("start", start, "a finite number");
+/**
+ * Creates a {@link VirtualClock} starting at `start` milliseconds (default 0). `argument` names
+ * `start` in the error a bad value gets (for a caller that takes it as an option of its own).
+ */
+export function createVirtualClock(start = 0, argument = "start"): VirtualClock {
+  if (typeof start !== "number" || !Number.isFinite(start)) throw new OutOfRangeError(argument, start, "a finite number");
   let time = start;
   return {
     now: () => time,

@@ -3,7 +3,7 @@ import { closeSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { HandleEvent, LoopClosedError, OutOfRangeError } from "@evloop/core";
+import { HandleEvent, LoopClosedError, NotSupportedError, OutOfRangeError } from "@evloop/core";
 import { pipe, socketpair } from "@evloop/native";
 import { afterEach, describe, expect, it } from "vitest";
 import { createVirtualClock } from "./clock.ts";
@@ -161,6 +161,23 @@ describe("createPollLoop", () => {
     clock.advance(1);
     loop.runOnce(0);
     expect(log).toEqual(["read@0", "timer@1000"]);
+  });
+
+  it("refuses runOnce() and run() from inside one of its own callbacks", () => {
+    loop = createPollLoop();
+    const refused: unknown[] = [];
+    const t = loop.addTimeout(0, () => {
+      loop?.removeTimeout(t);
+      for (const nested of [() => loop?.runOnce(0), () => loop?.run()]) {
+        try {
+          nested();
+        } catch (error) {
+          refused.push(error);
+        }
+      }
+    });
+    loop.runOnce();
+    expect(refused.map((e) => e instanceof NotSupportedError)).toEqual([true, true]);
   });
 
   it("refuses a negative timeout and any use after close()", () => {

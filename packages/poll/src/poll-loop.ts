@@ -1,5 +1,5 @@
 import { InvalidArgumentError, LoopClosedError, OutOfRangeError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { contractOf, createKernel, refusal, type Registrations } from "@evloop/core/kernel";
+import { contractOf, createKernel, refusal, refuseNestedPass, type Registrations } from "@evloop/core/kernel";
 import { createFdWaiter } from "@evloop/native";
 import { monotonicClock, type Clock } from "./clock.ts";
 
@@ -15,7 +15,11 @@ export interface PollLoopOptions extends LoopOptions {
 
 /** Options of {@link PollLoop.run}. */
 export interface RunOptions {
-  /** Stops the loop when aborted, waking it if it is blocked. */
+  /**
+   * Stops the loop when aborted, checked between passes. The thread is blocked while the loop
+   * waits, so only a callback or timer of this loop can abort it (or another thread, after waking
+   * the wait through {@link PollLoop.wakeFd}).
+   */
   readonly signal?: AbortSignal;
   /** Stops the loop after the first pass after which this returns `true`. */
   readonly until?: () => boolean;
@@ -75,7 +79,7 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
       // Every pass flushes; a removal outside a pass waits for the next one.
       requestFlush() {},
     },
-    { now: () => clock.now(), ...(options.onError ? { onError: options.onError } : {}) },
+    { now: () => clock.now(), onError: options.onError },
   );
 
   function waitTime(timeoutMs: number | undefined): number {
@@ -90,7 +94,9 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
     return wait;
   }
 
+
   function runOnce(timeoutMs?: number): number {
+    refuseNestedPass(kernel, "runOnce");
     if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0)))
       throw new OutOfRangeError("timeoutMs", timeoutMs, "a number >= 0, or undefined to wait as long as needed");
     if (kernel.closed) throw new LoopClosedError("runOnce");
@@ -113,16 +119,11 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
     registrations: kernel.registrations,
     runOnce,
     run(opts = {}) {
+      refuseNestedPass(kernel, "run");
       const { signal, until } = opts;
-      const wake = () => waiter.interrupt();
-      signal?.addEventListener("abort", wake);
-      try {
-        while (!signal?.aborted && !until?.()) {
-          if (watched.size === 0 && waitTime(undefined) === Infinity) break;
-          runOnce();
-        }
-      } finally {
-        signal?.removeEventListener("abort", wake);
+      while (!signal?.aborted && !until?.()) {
+        if (watched.size === 0 && waitTime(undefined) === Infinity) break;
+        runOnce();
       }
     },
     interrupt: () => waiter.interrupt(),

@@ -1,4 +1,4 @@
-import { HandleEvent, OutOfRangeError, UnpollableDescriptorError } from "@evloop/core";
+import { HandleEvent, NotSupportedError, OutOfRangeError, UnpollableDescriptorError } from "@evloop/core";
 import { describe, expect, it, vi } from "vitest";
 import { createVirtualLoop } from "./virtual-loop.ts";
 
@@ -46,6 +46,44 @@ describe("the virtual loop", () => {
     loop.advance(10);
     // Once at the starting instant, then at each of the ten milliseconds.
     expect(zero).toHaveBeenCalledTimes(11);
+  });
+
+  it("fires a watch added during a pass on a descriptor already ready at that instant, however the test splits time", () => {
+    const firstFire = (steps: number[]) => {
+      const loop = createVirtualLoop();
+      const [r, w] = loop.fds.pipe();
+      loop.fds.write(w, "waiting");
+      let at: number | undefined;
+      const t = loop.addTimeout(10, () => {
+        loop.removeTimeout(t);
+        loop.addHandle(r, READABLE, (watch) => {
+          at ??= loop.now();
+          loop.removeHandle(watch);
+        });
+      });
+      for (const step of steps) loop.advance(step);
+      return at;
+    };
+    expect(firstFire([100])).toBe(10);
+    expect(firstFire([10, 90])).toBe(10);
+    expect(firstFire([50, 50])).toBe(10);
+  });
+
+  it("refuses to run a pass from inside one of its own callbacks", () => {
+    const loop = createVirtualLoop();
+    const refused: unknown[] = [];
+    loop.addTimeout(0, () => {
+      for (const nested of [() => loop.runOnce(), () => loop.advance(1), () => loop.runUntilIdle()]) {
+        try {
+          nested();
+        } catch (error) {
+          refused.push(error);
+        }
+      }
+    });
+    loop.runOnce();
+    expect(refused).toHaveLength(3);
+    for (const error of refused) expect(error).toBeInstanceOf(NotSupportedError);
   });
 
   it("runOnce() runs one pass: due timers, then ready descriptors, and counts the callbacks", () => {

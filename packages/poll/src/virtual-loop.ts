@@ -1,5 +1,6 @@
 import { OutOfRangeError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { contractOf, createKernel, type Registrations } from "@evloop/core/kernel";
+import { contractOf, createKernel, refuseNestedPass, type Registrations } from "@evloop/core/kernel";
+import { createVirtualClock } from "./clock.ts";
 import { VirtualFds, type VirtualFdsOptions } from "./virtual-fds.ts";
 import { VirtualPoller } from "./virtual-poller.ts";
 
@@ -55,13 +56,13 @@ export interface VirtualLoop extends EventLoopImpl {
 
 /** Creates a {@link VirtualLoop}. */
 export function createVirtualLoop(options: VirtualLoopOptions = {}): VirtualLoop {
-  const start = options.startTime ?? 0;
-  if (typeof start !== "number" || !Number.isFinite(start)) throw new OutOfRangeError("options.startTime", start, "a finite number");
+  const clock = createVirtualClock(options.startTime, "options.startTime");
   const perInstant = options.maxPassesPerInstant ?? 1000;
   if (!Number.isInteger(perInstant) || perInstant < 1) throw new OutOfRangeError("options.maxPassesPerInstant", perInstant, "an integer >= 1");
   const fds = new VirtualFds(options);
   const poller = new VirtualPoller(fds);
-  let clock = start;
+  /** Counts changes to the watches: one made during a pass may find its descriptor ready at once. */
+  let handleChanges = 0;
   const kernel = createKernel(
     {
       watchFd: (fd, mask) => poller.watch(fd, mask),
@@ -69,40 +70,53 @@ export function createVirtualLoop(options: VirtualLoopOptions = {}): VirtualLoop
       armTimer() {},
       requestFlush() {},
     },
-    { now: () => clock, ...(options.onError ? { onError: options.onError } : {}) },
+    {
+      now: clock.now,
+      onError: options.onError,
+      onChange: (what) => {
+        if (what === "handle") handleChanges++;
+      },
+    },
   );
 
+
   function runOnce(): number {
+    refuseNestedPass(kernel, "runOnce");
     let ran = 0;
     kernel.pass(() => {
       // Readiness is sampled before the timers run, as poll(2) returns it before dispatch.
       const n = poller.poll();
-      ran += kernel.dispatchTimers(clock);
+      ran += kernel.dispatchTimers(clock.now());
       ran += kernel.dispatchHandles(poller.fds, poller.events, n);
     });
     return ran;
   }
 
-  /** Runs the current instant: passes while callbacks change descriptors (new readiness). */
+  /**
+   * Runs the current instant: passes while callbacks change descriptors or watches (either may
+   * make a watch ready now), so when a watch fires does not depend on how the test splits time.
+   */
   function settle(): number {
     let ran = 0;
     for (let i = 0; i < perInstant; i++) {
-      const before = fds.version;
+      const before = fds.version + handleChanges;
       ran += runOnce();
-      if (fds.version === before) break;
+      if (fds.version + handleChanges === before) break;
     }
     return ran;
   }
 
   function advanceTo(target: number): number {
-    if (typeof target !== "number" || !(target >= clock) || !Number.isFinite(target))
-      throw new OutOfRangeError("time", target, `a finite time >= the current time ${clock}`);
+    refuseNestedPass(kernel, "advanceTo");
+    const now = clock.now();
+    if (typeof target !== "number" || !(target >= now) || !Number.isFinite(target))
+      throw new OutOfRangeError("time", target, `a finite time >= the current time ${now}`);
     let ran = settle();
-    while (clock < target) {
+    for (let at = clock.now(); at < target; at = clock.now()) {
       const next = kernel.nextDeadline();
       // A deadline at or before now belongs to a 0 timer: it is due on every iteration, and the
       // virtual loop iterates once per millisecond while one exists.
-      clock = next <= clock ? Math.min(clock + 1, target) : Math.min(next, target);
+      clock.advance((next <= at ? Math.min(at + 1, target) : Math.min(next, target)) - at);
       ran += settle();
     }
     return ran;
@@ -111,16 +125,17 @@ export function createVirtualLoop(options: VirtualLoopOptions = {}): VirtualLoop
   return {
     ...contractOf(kernel),
     fds,
-    now: () => clock,
+    now: clock.now,
     advance(ms) {
       if (typeof ms !== "number" || !(ms >= 0) || !Number.isFinite(ms)) throw new OutOfRangeError("ms", ms, "a finite number >= 0");
-      return advanceTo(clock + ms);
+      return advanceTo(clock.now() + ms);
     },
     advanceTo,
     runOnce,
     runUntilIdle(opts = {}) {
+      refuseNestedPass(kernel, "runUntilIdle");
       const max = opts.maxPasses ?? 10000;
-      if (!Number.isInteger(max) || max < 1) throw new OutOfRangeError("maxPasses", max, "an integer >= 1");
+      if (!Number.isInteger(max) || max < 1) throw new OutOfRangeError("options.maxPasses", max, "an integer >= 1");
       let callbacks = 0;
       for (let passes = 1; passes <= max; passes++) {
         const ran = runOnce();

@@ -22,7 +22,7 @@ export class VirtualPoller {
   /** Their events, index for index. */
   readonly events: number[] = [];
 
-  constructor(readonly table: VirtualFds) {}
+  constructor(private readonly table: VirtualFds) {}
 
   /** Sets the events wanted on `fd` (`0` stops watching it). A regular file is refused with {@link UnpollableDescriptorError}. */
   watch(fd: number, mask: HandleEvents): void {
@@ -33,7 +33,10 @@ export class VirtualPoller {
     if (this.table.isFile(fd)) throw new UnpollableDescriptorError(fd, "EPERM");
     const identity = this.table.identity(fd);
     const known = this.interests.get(fd);
-    if (known !== undefined && known.identity === identity) known.mask = mask;
+    // The same open descriptor keeps its interest; anything else (a new number, a number that now
+    // names another descriptor, one already reported as ERROR) starts afresh, as a new
+    // registration does on a real poller: a number that is still not open is reported again.
+    if (known !== undefined && known.identity === identity && !known.reported) known.mask = mask;
     else this.interests.set(fd, { mask, identity, reported: false });
   }
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, assertOptionalCallback, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { createKernel, type Registrations } from "@evloop/core/kernel";
+import { contractOf, createKernel, type Registrations } from "@evloop/core/kernel";
 import { Observable, Subject, asyncScheduler, config, type SchedulerAction, type SchedulerLike, type Subscription } from "rxjs";
 import { nativeReadiness } from "./native-readiness.ts";
 import type { ReadinessSource } from "./readiness-source.ts";
@@ -34,7 +34,11 @@ export interface RxjsLoop extends EventLoopImpl {
    * tests that assert what a driver registered.
    */
   readonly registrations$: Observable<Registrations>;
-  /** Removes every watch and timer (their free callbacks run before it returns), cancels the loop's scheduled work and closes its readiness source. */
+  /**
+   * Removes every watch and timer, cancels the loop's scheduled work and closes its readiness
+   * source. Free callbacks run before it returns, or, when it is called from one of the loop's
+   * callbacks, at the end of that pass.
+   */
   close(): void;
 }
 
@@ -139,21 +143,17 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
       },
       requestFlush: () => readiness.requestIteration(),
     },
-    { now, ...(options.onError ? { onError: options.onError } : {}) },
+    // Every change the kernel makes (a call, a callback's -1) reaches registrations$.
+    { now, onError: options.onError, onChange: () => changed() },
   );
 
   const changes = new Subject<Registrations>();
-  /** How many watches the last snapshot held: fewer now means a callback removed its watch with `-1`. */
-  let reportedHandles = 0;
   let emitting = false;
   let again = false;
-  function snapshot(): Registrations {
-    const current = kernel.registrations();
-    reportedHandles = current.handles.length;
-    return current;
-  }
+  /** Set while close() empties the loop: subscribers get the empty snapshot once, at the end. */
+  let closing = false;
   function changed(): void {
-    if (!changes.observed) return;
+    if (!changes.observed || closing) return;
     // A subscriber that changes the loop from its handler gets the new snapshot after every
     // subscriber got the current one, so nobody sees them out of order.
     if (emitting) {
@@ -164,7 +164,7 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
     try {
       do {
         again = false;
-        changes.next(snapshot());
+        changes.next(kernel.registrations());
       } while (again);
     } finally {
       emitting = false;
@@ -179,7 +179,6 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
         } catch (error) {
           raise(error);
         }
-        if (changes.observed && kernel.size.handles !== reportedHandles) changed();
       },
       iteration() {
         try {
@@ -196,48 +195,23 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
 
   return {
     scheduler,
-    addHandle(fd, events, cb, free) {
-      const watch = kernel.addHandle(fd, events, cb, free);
-      changed();
-      return watch;
-    },
-    updateHandle(watch, events) {
-      kernel.updateHandle(watch, events);
-      changed();
-    },
-    removeHandle(watch) {
-      const result = kernel.removeHandle(watch);
-      if (result === 0) changed();
-      return result;
-    },
-    addTimeout(intervalMs, cb, free) {
-      const timer = kernel.addTimeout(intervalMs, cb, free);
-      changed();
-      return timer;
-    },
-    updateTimeout(timer, intervalMs) {
-      kernel.updateTimeout(timer, intervalMs);
-      changed();
-    },
-    removeTimeout(timer) {
-      const result = kernel.removeTimeout(timer);
-      if (result === 0) changed();
-      return result;
-    },
+    ...contractOf(kernel),
     registrations: kernel.registrations,
     registrations$: new Observable<Registrations>((subscriber) => {
       // Join first, so a change made by the subscriber's own handler of the snapshot reaches it.
       const subscription = changes.subscribe(subscriber);
-      subscriber.next(snapshot());
+      subscriber.next(kernel.registrations());
       return subscription;
     }),
     close() {
       if (kernel.closed) return;
+      closing = true;
       try {
         kernel.close();
       } finally {
         disarm();
         readiness.close();
+        closing = false;
         changed();
         changes.complete();
       }
