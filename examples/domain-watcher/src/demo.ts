@@ -12,11 +12,19 @@ import {
   virConnectNotify,
   type EventLoopImpl,
 } from "@evloop/core";
-import { startDaemon } from "@evloop/core/daemon";
-import { createProcessDriver, type DomainDefinition, type ProcessConnection, type ProcessExit, type ProcessLifecycleEvent } from "@evloop/driver-process";
+import { startDaemon, type Daemon } from "@evloop/core/daemon";
+import {
+  createProcessDriver,
+  describeExit,
+  type DomainDefinition,
+  type ProcessConnection,
+  type ProcessDriver,
+  type ProcessExit,
+  type ProcessLifecycleEvent,
+} from "@evloop/driver-process";
 import { fromNotifications, ofDomain, ofType } from "@evloop/rxjs";
 import { firstValueFrom } from "rxjs";
-import { LOOPS, type LoopName } from "./loops.ts";
+import { LOOPS, type DemoLoop, type LoopName } from "./loops.ts";
 
 /** One event as the demo saw it. */
 export interface DemoEvent {
@@ -60,9 +68,8 @@ async function scenario(conn: ProcessConnection, loop: EventLoopImpl): Promise<v
   await nextEvent(conn, "alpha", DomainEventType.STARTED);
   conn.define(BRAVO);
   conn.define(CHARLIE);
-  const crashed = nextEvent(conn, "bravo", DomainEventType.CRASHED);
-  await conn.start("bravo");
-  await crashed;
+  // Both awaited together: should the start fail, the wait for the crash is not left dangling.
+  await Promise.all([nextEvent(conn, "bravo", DomainEventType.CRASHED), conn.start("bravo")]);
   await conn.start("charlie");
   conn.suspend("charlie");
   await sleep(loop, 100);
@@ -73,7 +80,7 @@ async function scenario(conn: ProcessConnection, loop: EventLoopImpl): Promise<v
 
 /** One line of the demo's output for an event. */
 export function formatEvent({ at, domain, event, detail, exit }: DemoEvent): string {
-  const how = exit === undefined ? "" : exit.signal === null ? `exit code ${exit.code}` : `killed by ${exit.signal}`;
+  const how = exit === undefined ? "" : describeExit(exit);
   return `${at.toFixed(0).padStart(6)} ms  ${domain.padEnd(8)} ${event.padEnd(10)} ${detail.padEnd(10)} ${how}`.trimEnd();
 }
 
@@ -83,42 +90,92 @@ export interface DemoOptions {
   readonly loop: LoopName;
   /** Where the demo's lines go (default: nowhere). */
   readonly print?: (line: string) => void;
+  /**
+   * More domains for the daemon to start with, after alpha (default none): to try the demo with
+   * other guests. One whose name the scenario defines makes the scenario fail.
+   */
+  readonly domains?: readonly DomainDefinition[];
+}
+
+/** Runs every clean-up step, even when one fails; returns what failed. */
+async function cleanUp(steps: readonly (() => unknown)[]): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  return failures;
 }
 
 /**
  * Runs the demo on one loop: starts the daemon with the process driver, defines domains, watches
  * their lifecycle events as they happen, and shuts the daemon down, which stops the rest.
  * Resolves with the events it saw, once the connection's notifications completed and everything
- * it registered is released.
+ * it registered is released. When something fails (the scenario, or a domain the daemon could not
+ * start), the daemon is shut down all the same, which stops every child, everything is released,
+ * and the demo rejects with that first failure; a clean-up step that fails too is printed.
  */
-export async function runDemo({ loop: name, print = () => {} }: DemoOptions): Promise<DemoEvent[]> {
-  const demo = LOOPS[name]();
+export async function runDemo({ loop: name, print = () => {}, domains = [] }: DemoOptions): Promise<DemoEvent[]> {
   const events: DemoEvent[] = [];
-  registerEventImpl(demo.loop);
-  const driver = createProcessDriver({ domains: [ALPHA], ...(demo.spawn ? { spawn: demo.spawn } : {}) });
-  registerDriver(driver);
+  let demo: DemoLoop | undefined;
+  let registered = false;
+  let driver: ProcessDriver | undefined;
+  let daemon: Daemon | undefined;
+  let failure: { error: unknown } | undefined;
   try {
+    demo = LOOPS[name]();
+    const { loop, now, runUntil } = demo;
+    registerEventImpl(loop);
+    registered = true;
+    // What the driver cannot hand to a caller (an autostart that failed) fails the demo.
+    let failed!: (error: unknown) => void;
+    const driverFailed = new Promise<never>((_, reject) => (failed = reject));
+    // Handled here too: a failure after the scenario is over (or before it began) is not a crash.
+    driverFailed.catch(() => {});
+    driver = createProcessDriver({ domains: [ALPHA, ...domains], onError: (error) => failed(error), ...(demo.spawn ? { spawn: demo.spawn } : {}) });
+    registerDriver(driver);
     print(`evloop domain watcher: the process driver on the ${name} loop, with ${demo.children}`);
     print(`${"time".padStart(9)}  ${"domain".padEnd(8)} ${"event".padEnd(10)} detail`);
-    const daemon = await startDaemon();
+    daemon = await startDaemon();
     const conn = await openDriver<ProcessConnection>(driver.name);
     // The seed's domainWatcher: every lifecycle event, as it happens.
     virConnectNotify(conn, (e: ProcessLifecycleEvent) => {
       const [event, detail] = describeDomainEvent(e.type, e.detail);
-      const seen: DemoEvent = { at: demo.now(), domain: e.name, event, detail, ...(e.exit ? { exit: e.exit } : {}) };
+      const seen: DemoEvent = { at: now(), domain: e.name, event, detail, ...(e.exit ? { exit: e.exit } : {}) };
       events.push(seen);
       print(formatEvent(seen));
     });
     const completed = new Promise<void>((resolve) => conn.notifications.subscribe({ complete: resolve }));
-    await demo.runUntil(scenario(conn, demo.loop));
+    await runUntil(Promise.race([scenario(conn, loop), driverFailed]));
     // Stops alpha, which still runs, and closes the connection: its notifications complete.
-    await demo.runUntil(daemon.shutdown());
+    await runUntil(daemon.shutdown());
     await completed;
     print(`${events.length} events; the daemon stopped every domain and closed the connection.`);
-    return events;
-  } finally {
-    unregisterDriver(driver.name);
-    unregisterEventImpl();
-    demo.close();
+  } catch (error) {
+    failure = { error };
   }
+  // The daemon first: while it runs its driver cannot be unregistered, and its children and
+  // watches would keep Node alive.
+  const problems = await cleanUp([
+    async () => {
+      if (daemon?.running) await demo?.runUntil(daemon.shutdown());
+    },
+    () => {
+      if (driver !== undefined) unregisterDriver(driver.name);
+    },
+    () => {
+      if (registered) unregisterEventImpl();
+    },
+    () => demo?.close(),
+  ]);
+  if (failure !== undefined) {
+    for (const problem of problems) print(`clean-up failed too: ${String(problem)}`);
+    throw failure.error;
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new AggregateError(problems, "the demo could not clean up");
+  return events;
 }

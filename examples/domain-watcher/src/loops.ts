@@ -24,10 +24,13 @@ export interface DemoLoop {
 
 const yieldToNode = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Milliseconds since the loop was made, for loops on real time. */
-function realClock(): () => number {
+/**
+ * A loop on real time, with real child processes: its clock counts from now. `runUntil` turns a
+ * loop that Node does not turn by itself; by default it only waits.
+ */
+function realTime(loop: EventLoopImpl & { close(): void }, runUntil: DemoLoop["runUntil"] = (work) => work): DemoLoop {
   const start = performance.now();
-  return () => performance.now() - start;
+  return { loop, children: "real child processes", now: () => performance.now() - start, runUntil, close: () => loop.close() };
 }
 
 /** Calls `turn` until `work` settles, yielding to Node (and to the promises of `work`) before each. */
@@ -47,10 +50,7 @@ async function turnUntil<T>(work: Promise<T>, turn: () => void): Promise<T> {
  */
 export const LOOPS = {
   /** Node's own loop: it turns by itself, and the driver's descriptors and timers ride on it. */
-  libuv(): DemoLoop {
-    const loop = createLibuvLoop();
-    return { loop, children: "real child processes", now: realClock(), runUntil: (work) => work, close: () => loop.close() };
-  },
+  libuv: (): DemoLoop => realTime(createLibuvLoop()),
   /**
    * A loop the application drives with `runOnce`. It blocks while it waits, so the demo waits a
    * few milliseconds at a time and yields to Node in between: Node must turn too, because it
@@ -58,22 +58,13 @@ export const LOOPS = {
    */
   poll(): DemoLoop {
     const loop = createPollLoop();
-    return {
-      loop,
-      children: "real child processes",
-      now: realClock(),
-      runUntil: (work) => turnUntil(work, () => loop.runOnce(2)),
-      close: () => loop.close(),
-    };
+    return realTime(loop, (work) => turnUntil(work, () => loop.runOnce(2)));
   },
   /**
    * Timers on an RxJS scheduler (`asyncScheduler`), descriptors on Node's loop: Node turns it, as
    * it turns the libuv loop.
    */
-  rxjs(): DemoLoop {
-    const loop = createRxjsLoop();
-    return { loop, children: "real child processes", now: realClock(), runUntil: (work) => work, close: () => loop.close() };
-  },
+  rxjs: (): DemoLoop => realTime(createRxjsLoop()),
   /**
    * Virtual descriptors and a virtual clock, with simulated children: the same scenario, the same
    * events, in no time and identically on every run. Each instant is run until it settles (what

@@ -6,7 +6,7 @@
  *
  * With vitest, use `describeConformance` from `@evloop/conformance/vitest`; with anything else,
  * loop over {@link scenarios} and call {@link runScenario}.
- * @packageDocumentation
+ * @module @evloop/conformance
  */
 import type { Scenario } from "./scenario.ts";
 import { allScenarios } from "./scenarios/index.ts";

@@ -8,7 +8,7 @@
  * import { pipe, socketpair } from "@evloop/native";
  * describeConformance(nodeFixture({ name: "my loop", createLoop: (o) => createMyLoop(o), pipe, socketpair, drive: "node" }));
  * ```
- * @module
+ * @module @evloop/conformance/node
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,12 +18,18 @@ import type { ConformanceFixture } from "./fixture.ts";
 
 /** A loop the application drives by calling `runOnce(timeoutMs)`. */
 export interface DrivenLoop extends EventLoopImpl {
+  /**
+   * Dispatches what is ready, waiting at most `timeoutMs` milliseconds for something to be (`0`
+   * does not block), and returns how many callbacks ran. Errors raised without `onError` are thrown from here.
+   */
   runOnce(timeoutMs?: number): number;
 }
 
 /** Options of {@link nodeFixture}. */
 export interface NodeFixtureOptions<L extends EventLoopImpl> {
+  /** The adapter's name, used in test titles. */
   readonly name: string;
+  /** Makes a fresh loop for one scenario, passing `onError` on as the loop's own option (it may be absent). */
   createLoop(options: { onError?: ErrorHandler }): L;
   /** Releases a loop; by default its `close()` method when it has one. */
   dispose?(loop: L): void | Promise<void>;

@@ -5,11 +5,12 @@
  * import { describeConformance } from "@evloop/conformance/vitest";
  * describeConformance(myFixture);
  * ```
- * @module
+ * @module @evloop/conformance/vitest
  */
 import type { EventLoopImpl } from "@evloop/core";
 import { describe, it } from "vitest";
 import type { ConformanceFixture } from "./fixture.ts";
+import { assertModel, type CheckModelOptions } from "./model/check.ts";
 import { runScenario } from "./run-scenario.ts";
 import { allScenarios } from "./scenarios/index.ts";
 
@@ -36,5 +37,45 @@ export function describeConformance<L extends EventLoopImpl>(fixture: Conformanc
       if (skip.has(scenario.id)) it.skip(title, () => {});
       else it(title, () => runScenario(fixture, scenario));
     }
+  });
+}
+
+/** Options of {@link describeModel}. */
+export interface DescribeModelOptions<L extends EventLoopImpl = EventLoopImpl> extends CheckModelOptions<L> {
+  /** The test's timeout in ms (default: enough for `numRuns` programs, at least 60 s). */
+  readonly timeoutMs?: number;
+}
+
+const envInt = (name: string): number | undefined => {
+  const value = typeof process === "undefined" ? undefined : process.env[name];
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`${name} must be an integer, not ${JSON.stringify(value)}`);
+  return n;
+};
+
+/**
+ * Defines `describe("model: <fixture.name>")` with one `it` that runs `numRuns` random programs
+ * (from `seed`) against the fixture's loops, checked by the reference model of
+ * `@evloop/conformance/model`; a failure prints the shrunk program as a readable scenario.
+ * The environment variables `EVLOOP_MODEL_RUNS` and `EVLOOP_MODEL_SEED` override `numRuns` and
+ * `seed`, for long runs (`scripts/reliability-long.mjs`).
+ */
+export function describeModel<L extends EventLoopImpl>(fixture: ConformanceFixture<L>, options: DescribeModelOptions<L> = {}): void {
+  const numRuns = envInt("EVLOOP_MODEL_RUNS") ?? options.numRuns ?? 100;
+  const seed = envInt("EVLOOP_MODEL_SEED") ?? options.seed ?? 42;
+  const timeout = options.timeoutMs ?? Math.max(60_000, numRuns * (fixture.virtualTime ? 500 : 3000));
+  describe(`model: ${fixture.name}`, () => {
+    it(
+      `${numRuns} random programs agree with the reference model of the contract (seed ${seed})`,
+      async () => {
+        const started = performance.now();
+        const result = await assertModel(fixture, { ...options, numRuns, seed });
+        if (envInt("EVLOOP_MODEL_RUNS") !== undefined) {
+          console.log(`model: ${fixture.name}: ${result.runs} programs, seed ${seed}, ${((performance.now() - started) / 1000).toFixed(1)} s, no violation`);
+        }
+      },
+      timeout,
+    );
   });
 }

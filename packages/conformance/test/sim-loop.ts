@@ -195,7 +195,7 @@ export interface SimFixtureOptions {
 }
 
 /** A {@link ConformanceFixture} whose loops are a kernel over simulated descriptors. */
-export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFixture {
+export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFixture & { now(loop: EventLoopImpl): number } {
   const virtual = options.virtualTime ?? true;
   const bug = options.bug;
   const states = new WeakMap<EventLoopImpl, SimState>();
@@ -309,7 +309,8 @@ export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFi
             interest.delete(fd);
             return;
           }
-          if (entry === undefined) interest.set(fd, { mask, reported: false, last: 0 });
+          // A number already reported as not open is registered afresh: reported again.
+          if (entry === undefined || entry.reported) interest.set(fd, { mask, reported: false, last: 0 });
           else entry.mask = mask;
         },
         armTimer() {
@@ -363,6 +364,8 @@ export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFi
       await runUntil(loop, () => false, ms);
     },
     raised: (loop) => state(loop).raised,
+    /** The loop's clock (for the model tests' exact timer checks). */
+    now: (loop: EventLoopImpl) => state(loop).now(),
   };
 }
 

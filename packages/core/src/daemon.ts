@@ -1,12 +1,12 @@
-import { DriverError } from "./errors.ts";
-import type { EventLoopImpl } from "./event-loop.ts";
-import { daemonRegistry, driverContext, registeredDrivers, type Driver } from "./driver.ts";
-
 /**
  * The daemon host: the seed's "private API" for a process that runs drivers. It starts drivers'
  * `startup` hooks in order and runs their `shutdown` hooks in reverse. Kept apart from the main
  * entry point so a library cannot start drivers by accident.
+ * @module @evloop/core/daemon
  */
+import { DriverError } from "./errors.ts";
+import type { EventLoopImpl } from "./event-loop.ts";
+import { daemonRegistry, driverContext, registeredDrivers, type Driver } from "./driver.ts";
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {

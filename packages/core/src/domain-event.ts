@@ -3,14 +3,23 @@ import type { Subscribable, Subscription } from "./notifier.ts";
 
 /** libvirt's `virDomainEventType`: what happened to a domain. */
 export const DomainEventType = {
+  /** The domain's persistent configuration was created or changed. */
   DEFINED: 0,
+  /** The domain's persistent configuration was removed. */
   UNDEFINED: 1,
+  /** The domain began running. */
   STARTED: 2,
+  /** The domain was paused: it still exists but its CPUs do not run. */
   SUSPENDED: 3,
+  /** A paused domain runs again. */
   RESUMED: 4,
+  /** The domain is no longer running. */
   STOPPED: 5,
+  /** The guest went through a shutdown sequence; usually followed by `STOPPED` once it is down. */
   SHUTDOWN: 6,
+  /** The guest entered a power-management sleep state (suspend to memory or disk). */
   PMSUSPENDED: 7,
+  /** The guest reported a crash; whether the domain then stops depends on its crash policy. */
   CRASHED: 8,
 } as const;
 
@@ -19,15 +28,111 @@ export type DomainEventType = (typeof DomainEventType)[keyof typeof DomainEventT
 
 /** libvirt's detail codes for each {@link DomainEventType} (`virDomainEvent*DetailType`). */
 export const DomainEventDetail = {
-  DEFINED: { ADDED: 0, UPDATED: 1, RENAMED: 2, FROM_SNAPSHOT: 3 },
-  UNDEFINED: { REMOVED: 0, RENAMED: 1 },
-  STARTED: { BOOTED: 0, MIGRATED: 1, RESTORED: 2, FROM_SNAPSHOT: 3, WAKEUP: 4 },
-  SUSPENDED: { PAUSED: 0, MIGRATED: 1, IOERROR: 2, WATCHDOG: 3, RESTORED: 4, FROM_SNAPSHOT: 5, API_ERROR: 6, POSTCOPY: 7, POSTCOPY_FAILED: 8 },
-  RESUMED: { UNPAUSED: 0, MIGRATED: 1, FROM_SNAPSHOT: 2, POSTCOPY: 3, POSTCOPY_FAILED: 4 },
-  STOPPED: { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, MIGRATED: 3, SAVED: 4, FAILED: 5, FROM_SNAPSHOT: 6 },
-  SHUTDOWN: { FINISHED: 0, GUEST: 1, HOST: 2 },
-  PMSUSPENDED: { MEMORY: 0, DISK: 1 },
-  CRASHED: { PANICKED: 0, CRASHLOADED: 1 },
+  /** Details of `DEFINED`. */
+  DEFINED: {
+    /** A new configuration was created. */
+    ADDED: 0,
+    /** An existing configuration was changed. */
+    UPDATED: 1,
+    /** The configuration now carries the domain's new name. */
+    RENAMED: 2,
+    /** The configuration was restored from a snapshot. */
+    FROM_SNAPSHOT: 3,
+  },
+  /** Details of `UNDEFINED`. */
+  UNDEFINED: {
+    /** The configuration was deleted. */
+    REMOVED: 0,
+    /** The configuration under the domain's old name went away in a rename. */
+    RENAMED: 1,
+  },
+  /** Details of `STARTED`. */
+  STARTED: {
+    /** A normal boot. */
+    BOOTED: 0,
+    /** The domain arrived by migration from another host. */
+    MIGRATED: 1,
+    /** The domain was restored from a saved state file. */
+    RESTORED: 2,
+    /** The domain was restored from a snapshot. */
+    FROM_SNAPSHOT: 3,
+    /** The domain was started by a wakeup event. */
+    WAKEUP: 4,
+  },
+  /** Details of `SUSPENDED`. */
+  SUSPENDED: {
+    /** Paused on an administrator's request. */
+    PAUSED: 0,
+    /** Paused for an offline migration. */
+    MIGRATED: 1,
+    /** Paused because of a disk I/O error. */
+    IOERROR: 2,
+    /** Paused because the guest's watchdog fired. */
+    WATCHDOG: 3,
+    /** Restored from a state file saved while paused. */
+    RESTORED: 4,
+    /** Restored from a snapshot taken while paused. */
+    FROM_SNAPSHOT: 5,
+    /** Paused after a libvirt API call failed. */
+    API_ERROR: 6,
+    /** Paused for a post-copy migration. */
+    POSTCOPY: 7,
+    /** Paused because a post-copy migration failed. */
+    POSTCOPY_FAILED: 8,
+  },
+  /** Details of `RESUMED`. */
+  RESUMED: {
+    /** Unpaused on an administrator's request. */
+    UNPAUSED: 0,
+    /** Resumed at the end of a migration. */
+    MIGRATED: 1,
+    /** Resumed from a snapshot. */
+    FROM_SNAPSHOT: 2,
+    /** Running, while a migration still copies memory in post-copy mode. */
+    POSTCOPY: 3,
+    /** Running, after a post-copy migration failed. */
+    POSTCOPY_FAILED: 4,
+  },
+  /** Details of `STOPPED`. */
+  STOPPED: {
+    /** A normal shutdown. */
+    SHUTDOWN: 0,
+    /** Forcibly powered off from the host. */
+    DESTROYED: 1,
+    /** The guest crashed. */
+    CRASHED: 2,
+    /** The domain migrated away to another host. */
+    MIGRATED: 3,
+    /** The domain's state was saved to a file. */
+    SAVED: 4,
+    /** The host-side emulator or its management failed. */
+    FAILED: 5,
+    /** Stopped by loading an offline snapshot. */
+    FROM_SNAPSHOT: 6,
+  },
+  /** Details of `SHUTDOWN`. */
+  SHUTDOWN: {
+    /** The guest finished its shutdown sequence. */
+    FINISHED: 0,
+    /** The shutdown was requested from inside the guest. */
+    GUEST: 1,
+    /** The shutdown was requested from the host (for example a signal to the emulator). */
+    HOST: 2,
+  },
+  /** Details of `PMSUSPENDED`. */
+  PMSUSPENDED: {
+    /** Suspended to memory (S3). */
+    MEMORY: 0,
+    /** Suspended to disk (S4). */
+    DISK: 1,
+  },
+  /** Details of `CRASHED`. */
+  CRASHED: {
+    /** The guest kernel panicked. */
+    PANICKED: 0,
+    /** The guest loaded a crash kernel to dump itself. */
+    CRASHLOADED: 1,
+  },
 } as const;
 
 /** A domain lifecycle notification, as libvirt's `virConnectDomainEventCallback` reports it. */
@@ -77,6 +182,7 @@ export function domainLifecycleEvent(init: { type: DomainEventType; detail: numb
 
 /** Anything that delivers state-change notifications, such as a driver's connection. */
 export interface NotifyingConnection<E = DomainLifecycleEvent> {
+  /** Delivers each notification to every current subscriber as it happens; completes when the connection closes. */
   readonly notifications: Subscribable<E>;
 }
 

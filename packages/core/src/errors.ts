@@ -29,6 +29,7 @@ function describe(value: unknown): string {
 
 /** An argument of the wrong type: an fd that is not an integer, a callback that is not a function. */
 export class InvalidArgumentError extends TypeError {
+  /** Always `"ERR_EVLOOP_INVALID_ARG"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_INVALID_ARG" as const;
   /** The name of the refused argument, as the API documents it (`"fd"`, `"cb"`, …). */
   readonly argument: string;
@@ -44,6 +45,7 @@ export class InvalidArgumentError extends TypeError {
 
 /** An argument of the right type outside its range: a negative fd, unknown event bits, an interval below -1. */
 export class OutOfRangeError extends RangeError {
+  /** Always `"ERR_EVLOOP_OUT_OF_RANGE"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_OUT_OF_RANGE" as const;
   /** The name of the refused argument. */
   readonly argument: string;
@@ -62,7 +64,9 @@ export class OutOfRangeError extends RangeError {
  * with EPERM, where poll(2) would call them ready forever). `errno` names the system's reason.
  */
 export class UnpollableDescriptorError extends TypeError {
+  /** Always `"ERR_EVLOOP_UNPOLLABLE"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_UNPOLLABLE" as const;
+  /** Always `"fd"`: the refused argument is the descriptor. */
   readonly argument = "fd" as const;
   /** The refused descriptor. */
   readonly value: number;
@@ -79,6 +83,7 @@ export class UnpollableDescriptorError extends TypeError {
 
 /** The driver-facing functions were called with no loop registered and none passed explicitly. */
 export class NoEventLoopError extends Error {
+  /** Always `"ERR_EVLOOP_NO_LOOP"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_NO_LOOP" as const;
   constructor(operation: string) {
     super(`${operation}: no event loop registered. Call registerEventImpl(loop) first, or pass a loop explicitly.`);
@@ -88,6 +93,7 @@ export class NoEventLoopError extends Error {
 
 /** A second loop was registered while one is in place (libvirt-python raises too). */
 export class LoopAlreadyRegisteredError extends Error {
+  /** Always `"ERR_EVLOOP_LOOP_REGISTERED"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_LOOP_REGISTERED" as const;
   constructor() {
     super("An event loop is already registered; call unregisterEventImpl() before registering another.");
@@ -97,6 +103,7 @@ export class LoopAlreadyRegisteredError extends Error {
 
 /** The loop does not offer this operation (a seed-style loop given only add and remove has no timers). */
 export class NotSupportedError extends Error {
+  /** Always `"ERR_EVLOOP_NOT_SUPPORTED"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_NOT_SUPPORTED" as const;
   constructor(operation: string, reason: string) {
     super(`${operation} is not supported: ${reason}`);
@@ -106,6 +113,7 @@ export class NotSupportedError extends Error {
 
 /** The loop was closed; it accepts no new watches or timers. */
 export class LoopClosedError extends Error {
+  /** Always `"ERR_EVLOOP_CLOSED"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_CLOSED" as const;
   constructor(operation: string) {
     super(`${operation}: the event loop is closed`);
@@ -115,6 +123,7 @@ export class LoopClosedError extends Error {
 
 /** A driver failed to start, stop or open; `driver` names it and `cause` holds what it threw. */
 export class DriverError extends Error {
+  /** Always `"ERR_EVLOOP_DRIVER"`, also in subclasses; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_DRIVER" as const;
   /** The name of the driver concerned. */
   readonly driver: string;

@@ -5,7 +5,7 @@
  *
  * Loop authors: `@evloop/core/kernel` holds the bookkeeping every evloop loop shares.
  * Daemon hosts: `@evloop/core/daemon` starts and stops drivers.
- * @packageDocumentation
+ * @module @evloop/core
  */
 export { HandleEvent, ALL_HANDLE_EVENTS, ALWAYS_REPORTED, formatHandleEvents, type HandleEvents } from "./handle-event.ts";
 export type {

@@ -1,3 +1,8 @@
+/**
+ * For loop authors: the bookkeeping every evloop loop shares. {@link createKernel} keeps the
+ * watches and timers and applies the contract's rules; a loop supplies a {@link KernelBackend}.
+ * @module @evloop/core/kernel
+ */
 import { LoopClosedError, NotSupportedError, UnpollableDescriptorError } from "./errors.ts";
 import type {
   ErrorHandler,
@@ -51,8 +56,22 @@ export interface KernelOptions extends LoopOptions {
 
 /** A snapshot of what a loop holds, for tests and dashboards. */
 export interface Registrations {
-  readonly handles: readonly { readonly watch: WatchId; readonly fd: number; readonly events: HandleEvents }[];
-  readonly timers: readonly { readonly timer: TimerId; readonly intervalMs: number }[];
+  /** Every watch not yet removed, disabled ones included, in no guaranteed order. */
+  readonly handles: readonly {
+    /** The id `addHandle` returned. */
+    readonly watch: WatchId;
+    /** The watched descriptor. */
+    readonly fd: number;
+    /** The events the watch asks for now; `0` while it is disabled. */
+    readonly events: HandleEvents;
+  }[];
+  /** Every timer not yet removed, disabled ones included, in no guaranteed order. */
+  readonly timers: readonly {
+    /** The id `addTimeout` returned. */
+    readonly timer: TimerId;
+    /** The interval now set, in milliseconds: `-1` disabled, `0` every iteration. */
+    readonly intervalMs: number;
+  }[];
 }
 
 /**
@@ -85,7 +104,12 @@ export interface Kernel extends EventLoopImpl {
   /** Runs waiting free callbacks and reports waiting errors. */
   flush(): void;
   /** The number of watches and of timers held (disabled ones included). */
-  readonly size: { readonly handles: number; readonly timers: number };
+  readonly size: {
+    /** Watches not yet removed. */
+    readonly handles: number;
+    /** Timers not yet removed. */
+    readonly timers: number;
+  };
   /** What the loop holds right now. */
   registrations(): Registrations;
   /** Whether {@link Kernel.close} was called. */
@@ -169,10 +193,10 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     }
   }
 
-  function settle(fd: number, d: Descriptor): void {
+  function settle(fd: number, d: Descriptor, afresh = false): void {
     const mask = maskOf(d.watches);
     if (d.watches.length === 0) descriptors[fd] = undefined;
-    if (mask === d.mask) return;
+    if (mask === d.mask && !(afresh && mask !== 0)) return;
     // Only what the backend accepted is remembered, so a refused change is retried next time.
     backend.watchFd(fd, mask);
     d.mask = mask;
@@ -371,7 +395,10 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       const before = w.events;
       w.events = events;
       try {
-        settle(w.fd, descriptors[w.fd] as Descriptor);
+        // Enabling a disabled watch registers the descriptor afresh, as adding an enabled one does
+        // (see addHandle): otherwise a watch added disabled next to an older one, then enabled,
+        // might never be polled.
+        settle(w.fd, descriptors[w.fd] as Descriptor, before === 0 && events !== 0);
       } catch (error) {
         w.events = before;
         throw error;

@@ -189,6 +189,25 @@ describe("createNotifier: a subscriber that throws", () => {
     expect(() => queued[0]?.()).toThrow(boom);
   });
 
+  it("an onError that throws does not stop delivery: what it threw is raised from a microtask", () => {
+    const { queued } = captureMicrotasks();
+    const failure = new Error("onError failed");
+    const n = createNotifier<number>({
+      onError: () => {
+        throw failure;
+      },
+    });
+    const after = vi.fn();
+    n.subscribe(() => {
+      throw new Error("boom");
+    });
+    n.subscribe(after);
+    expect(() => n.emit(1)).not.toThrow();
+    expect(after).toHaveBeenCalledWith(1);
+    expect(queued).toHaveLength(1);
+    expect(() => queued[0]?.()).toThrow(failure);
+  });
+
   it("errors thrown by complete and error handlers are reported the same way", () => {
     const onError = vi.fn();
     const n = createNotifier<number>({ onError });

@@ -3,14 +3,19 @@ import type { ErrorHandler } from "./event-loop.ts";
 
 /** Receives a source's values (`next`), its failure (`error`) or its end (`complete`). */
 export interface Observer<T> {
+  /** Receives one value; called any number of times, never after `error` or `complete`. */
   next(value: T): void;
+  /** Receives the source's failure; called at most once, and nothing is delivered after it. */
   error(error: unknown): void;
+  /** Signals the source's normal end; called at most once, and nothing is delivered after it. */
   complete(): void;
 }
 
 /** A live subscription; `unsubscribe()` stops delivery and is safe to call more than once. */
 export interface Subscription {
+  /** Stops delivery to this subscriber at once, even mid-emission; a no-op once closed. */
   unsubscribe(): void;
+  /** Whether delivery has stopped: unsubscribed, or the source ended with `error`/`complete`. */
   readonly closed: boolean;
 }
 
@@ -20,6 +25,10 @@ export interface Subscription {
  * Observable libraries take it as it is.
  */
 export interface Subscribable<T> {
+  /**
+   * Starts delivery to `observer` (a function is taken as `next`; missing callbacks are skipped).
+   * Subscribing to an ended source gets its `error`/`complete` at once.
+   */
   subscribe(observer?: Partial<Observer<T>> | ((value: T) => void)): Subscription;
   /** The interop protocol's accessor: returns the source itself. */
   "@@observable"(): Subscribable<T>;
@@ -60,12 +69,19 @@ export function createNotifier<T>(options: NotifierOptions = {}): Notifier<T> {
   let entries: Entry<T>[] = [];
   let ended: { error: unknown } | "complete" | undefined;
 
+  const raise = (error: unknown): void =>
+    queueMicrotask(() => {
+      throw error;
+    });
+  // Whatever happens here, the other subscribers still get the value: an onError that throws
+  // has what it threw raised the same way as an error nobody handles.
   const report = (error: unknown): void => {
-    if (options.onError) options.onError(error);
-    else
-      queueMicrotask(() => {
-        throw error;
-      });
+    if (options.onError === undefined) return raise(error);
+    try {
+      options.onError(error);
+    } catch (failure) {
+      raise(failure);
+    }
   };
   const call = (fn: (() => void) | undefined): void => {
     try {

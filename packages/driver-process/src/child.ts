@@ -9,6 +9,24 @@ export interface ProcessExit {
 }
 
 /**
+ * Calls `read` on a non-blocking descriptor and answers as {@link DomainProcess.read} does: what
+ * it read, or `null` when it failed with EAGAIN (nothing is buffered now).
+ */
+export function readAvailable(read: () => Uint8Array): Uint8Array | null {
+  try {
+    return read();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "EAGAIN") return null;
+    throw error;
+  }
+}
+
+/** How a child ended, in words: `exit code 3`, or `killed by SIGKILL`. */
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal === null ? `exit code ${exit.code}` : `killed by ${exit.signal}`;
+}
+
+/**
  * A domain's running child, as the driver sees it: the parent's end of the monitor channel, and
  * the process record. A {@link Spawn} function makes one; the driver never touches the child by
  * any other way, so the same driver code runs real processes ({@link spawnProcess}) and simulated
@@ -19,7 +37,8 @@ export interface DomainProcess {
   readonly pid?: number;
   /**
    * The parent's end of the monitor channel: a non-blocking descriptor of the loop the driver
-   * runs on. The driver watches it with `addHandle` only; it hangs up when the child is gone.
+   * runs on. The driver watches it with `addHandle` only; it hangs up when the child (and
+   * whatever inherited the child's end) is gone.
    */
   readonly monitor: number;
   /**
@@ -27,7 +46,11 @@ export interface DomainProcess {
    * end is closed), or `null` when nothing is buffered now.
    */
   read(): Uint8Array | null;
-  /** Closes the parent's end of the monitor channel. The driver calls it once, after the hang-up. */
+  /**
+   * Closes the parent's end of the monitor channel. The driver calls it once, when it lets the
+   * channel go: at its hang-up, at the child's exit if that comes first, or when it gives up on a
+   * child that does not end.
+   */
   close(): void;
   /** Sends `signal` to the child; returns `false` when it has already exited. */
   kill(signal: NodeJS.Signals): boolean;

@@ -27,7 +27,9 @@ export type TerminatingSignal = (typeof TERMINATING_SIGNALS)[number];
 /**
  * What the built-in guest (the small Node program shipped in the package's `guest/` folder, which
  * stands in for a virtual machine) does. Every field is optional: by default it boots, writes a
- * status line every 100 ms and runs until the driver stops it.
+ * status line every 100 ms and runs until the driver stops it. Whatever its behaviour, it exits
+ * with code 141 at the first status line it cannot write because the daemon's end of its monitor
+ * channel is closed (the daemon is gone), so it never outlives the daemon by more than an interval.
  */
 export interface GuestBehaviour {
   /** Milliseconds between the status lines it writes to its monitor channel (default 100). */
@@ -49,12 +51,23 @@ export interface GuestBehaviour {
       };
 }
 
+/** The canonical form of a uuid in any form {@link parseUuid} reads, or `undefined` for anything else. */
+export function canonicalUuid(text: unknown): string | undefined {
+  try {
+    return formatUuid(parseUuid(text as string));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A domain as the driver keeps it: a name, a uuid, whether the daemon starts it, and what runs.
  * Without `command` the domain runs the built-in guest (see {@link GuestBehaviour}); with it, the
  * program `command[0]` with arguments `command.slice(1)` (found on `PATH` like a shell would), for
  * example QEMU. Either way the child gets its monitor channel as descriptor 3 and may write status
- * lines to it; the driver learns the domain went away when that channel hangs up.
+ * lines to it; the driver learns the domain went away when that channel hangs up, or when the
+ * child exits, whichever it sees first. The domain is the child the driver spawned: a program that
+ * forks and exits (`qemu -daemonize`) ends its domain when it exits, so run it in the foreground.
  */
 export interface DomainDefinition {
   /** A unique name: letters, digits and `._+-`, at most 64 characters. */
@@ -155,12 +168,8 @@ export function validateDefinition(driver: string, definition: unknown): ValidDe
   const { name, uuid, autostart, command, env, guest, ready } = definition;
   if (typeof name !== "string" || !NAME.test(name))
     return refuse(String(name), "name must be 1 to 64 letters, digits or ._+- characters");
-  let canonical: string;
-  try {
-    canonical = uuid === undefined ? randomUUID() : formatUuid(parseUuid(uuid as string));
-  } catch {
-    return refuse(name, `uuid ${JSON.stringify(uuid)} is not a uuid such as 4dea22b3-1d52-d8f3-2516-782e98ab3fa0`);
-  }
+  const canonical = uuid === undefined ? randomUUID() : canonicalUuid(uuid);
+  if (canonical === undefined) return refuse(name, `uuid ${JSON.stringify(uuid)} is not a uuid such as 4dea22b3-1d52-d8f3-2516-782e98ab3fa0`);
   if (autostart !== undefined && typeof autostart !== "boolean") refuse(name, "autostart must be a boolean");
   if (command !== undefined) {
     if (!Array.isArray(command) || command.length === 0 || command.some((part) => typeof part !== "string"))

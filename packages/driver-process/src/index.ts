@@ -16,19 +16,18 @@
  * const conn = await openDriver<ProcessConnection>("process");
  * virConnectNotify(conn, (event) => console.log(event.name, event.type, event.detail));
  * ```
- * @packageDocumentation
+ * @module @evloop/driver-process
  */
 export { createProcessDriver, type DomainInfo, type DomainState, type ProcessConnection, type ProcessDriver, type ProcessDriverOptions, type ProcessLifecycleEvent } from "./process-driver.ts";
 export {
   DomainError,
   TERMINATING_SIGNALS,
-  validateDefinition,
   type DomainDefinition,
   type DomainErrorReason,
   type GuestBehaviour,
   type TerminatingSignal,
   type ValidDefinition,
 } from "./definition.ts";
-export type { DomainProcess, ProcessExit, Spawn } from "./child.ts";
-export { GUEST_SCRIPT, MONITOR_FD, commandLine, spawnProcess } from "./spawn-process.ts";
+export { describeExit, type DomainProcess, type ProcessExit, type Spawn } from "./child.ts";
+export { GUEST_SCRIPT, MONITOR_FD, spawnProcess } from "./spawn-process.ts";
 export { simulatedSpawn, type SimulationHost } from "./simulated-spawn.ts";

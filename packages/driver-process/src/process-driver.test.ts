@@ -1,8 +1,8 @@
-import { DriverError, describeDomainEvent, openDriver } from "@evloop/core";
+import { DriverError, InvalidArgumentError, OutOfRangeError, describeDomainEvent, openDriver } from "@evloop/core";
 import { startDaemon, type Daemon } from "@evloop/core/daemon";
 import { createVirtualLoop, type VirtualLoop } from "@evloop/poll";
 import { afterEach, describe, expect, it } from "vitest";
-import type { DomainProcess, ProcessExit } from "./child.ts";
+import { describeExit, readAvailable, type DomainProcess, type ProcessExit, type Spawn } from "./child.ts";
 import { DomainError, type DomainDefinition } from "./definition.ts";
 import { createProcessDriver, type ProcessConnection, type ProcessDriverOptions, type ProcessLifecycleEvent } from "./process-driver.ts";
 import { simulatedSpawn } from "./simulated-spawn.ts";
@@ -51,10 +51,11 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-async function setUp(options: Omit<ProcessDriverOptions, "spawn"> & { spawn?: ProcessDriverOptions["spawn"] } = {}) {
+/** Starts a daemon running a process driver on a virtual loop, with simulated children unless `spawnOn` makes others. */
+async function setUp(options: Omit<ProcessDriverOptions, "spawn"> = {}, spawnOn: (loop: VirtualLoop) => Spawn = simulatedSpawn) {
   const loop = createVirtualLoop();
   const errors: unknown[] = [];
-  const driver = createProcessDriver({ spawn: simulatedSpawn(loop), onError: (e) => errors.push(e), ...options });
+  const driver = createProcessDriver({ spawn: spawnOn(loop), onError: (e) => errors.push(e), ...options });
   daemon = await startDaemon({ drivers: [driver], loop });
   daemonLoop = loop;
   const conn = await openDriver(driver);
@@ -70,6 +71,51 @@ async function setUp(options: Omit<ProcessDriverOptions, "spawn"> & { spawn?: Pr
     await during(loop, d.shutdown());
   };
   return { loop, driver, conn, seen, errors, shutdown, completed: () => completed };
+}
+
+/** A child the test moves by hand, on the virtual loop's descriptors: it ignores every signal. */
+interface HandChild {
+  readonly process: DomainProcess;
+  /** The signals the driver sent it. */
+  readonly signals: NodeJS.Signals[];
+  /** Writes a status line to its monitor channel. */
+  say(line: string): void;
+  /** Closes the last writing end of its monitor channel, as its end (or its last fork's) does. */
+  hangUp(): void;
+  /** Ends it: its process record has `exit` from now on. */
+  exit(exit: ProcessExit): void;
+}
+
+function handChild(loop: VirtualLoop): HandChild {
+  const [monitor, writeEnd] = loop.fds.pipe();
+  let settle!: (exit: ProcessExit) => void;
+  let exited = false;
+  const signals: NodeJS.Signals[] = [];
+  return {
+    process: {
+      monitor,
+      read: () => readAvailable(() => loop.fds.read(monitor)),
+      close: () => loop.fds.close(monitor),
+      kill: (signal) => !exited && signals.push(signal) > 0,
+      exited: new Promise((resolve) => (settle = resolve)),
+    },
+    signals,
+    say: (line) => void loop.fds.write(writeEnd, `${line}\n`),
+    hangUp: () => loop.fds.close(writeEnd),
+    exit(exit) {
+      exited = true;
+      settle(exit);
+    },
+  };
+}
+
+/** Sets up a daemon with one domain whose child is a {@link HandChild}, and starts it: `starting` is the start's promise. */
+async function startHandDomain(definition: DomainDefinition) {
+  let child: HandChild | undefined;
+  const setup = await setUp({ domains: [definition] }, (loop) => async () => (child = handChild(loop)).process);
+  const starting = setup.conn.start(definition.name);
+  await run(setup.loop, 0);
+  return { ...setup, starting, child: child as HandChild };
 }
 
 const reasonOf = (fn: () => unknown): string | undefined => {
@@ -124,6 +170,29 @@ describe("definitions", () => {
       expect(reasonOf(call)).toBe("no-such-domain");
     for (const call of [conn.start, conn.shutdown, conn.destroy])
       await expect(call("zz")).rejects.toMatchObject({ reason: "no-such-domain", message: 'driver "process": domain "zz": no domain has this name or uuid' });
+  });
+});
+
+describe("options", () => {
+  it.each<[string, unknown, string, typeof InvalidArgumentError | typeof OutOfRangeError]>([
+    ["a non-function onError", { onError: 42 }, "options.onError", InvalidArgumentError],
+    ["domains that are not an array", { domains: { name: "a" } }, "options.domains", InvalidArgumentError],
+    ["an empty name", { name: "" }, "options.name", InvalidArgumentError],
+    ["a spawn that is not a function", { spawn: "qemu" }, "options.spawn", InvalidArgumentError],
+    ["a fractional shutdownTimeoutMs", { shutdownTimeoutMs: 1.5 }, "options.shutdownTimeoutMs", InvalidArgumentError],
+    ["a negative shutdownTimeoutMs", { shutdownTimeoutMs: -1 }, "options.shutdownTimeoutMs", OutOfRangeError],
+    ["options that are not an object", null, "options", InvalidArgumentError],
+  ])("refuses %s with a typed error naming it", (_what, options, argument, type) => {
+    const error = (() => {
+      try {
+        createProcessDriver(options as ProcessDriverOptions);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(type);
+    expect(error).toMatchObject({ argument, message: expect.stringContaining(`"${argument}"`) });
   });
 });
 
@@ -218,6 +287,8 @@ describe("the driver as a daemon-only driver", () => {
     });
     expect(seen.slice(2)).toEqual([[101, "stubborn", "STOPPED", "DESTROYED"]]);
     expect(loop.now()).toBe(201);
+    // The one it gave up on holds nothing of the loop's.
+    expect(loop.registrations()).toEqual({ handles: [], timers: [] });
   });
 });
 
@@ -289,6 +360,81 @@ describe("lifecycle events", () => {
       [0, "brief", "STARTED", "BOOTED"],
       [0, "brief", "CRASHED", "PANICKED", { code: 1, signal: null }],
     ]);
+  });
+
+  it.each<[string, (child: HandChild) => void]>([
+    [
+      "hangs up, then exits",
+      (child) => {
+        child.say("bye");
+        child.hangUp();
+      },
+    ],
+    ["exits, then hangs up", (child) => child.say("bye")],
+    ["exits while a process it forked keeps its channel open", (child) => child.say("bye")],
+  ])("reports one end, from the exit record, for a child that %s, with every line it wrote", async (what, before) => {
+    const { loop, conn, seen, starting, child } = await startHandDomain({ name: "d", ready: "spawn" });
+    await starting;
+    before(child);
+    await run(loop, 5);
+    // Nothing is reported before the record has the exit, even once the channel hung up.
+    expect(conn.lookup("d")).toMatchObject({ state: "running", status: "bye" });
+    const hungUpFirst = what.startsWith("hangs up");
+    expect(loop.registrations().handles).toHaveLength(hungUpFirst ? 0 : 1);
+    child.exit({ code: 0, signal: null });
+    await run(loop, 5);
+    if (what.startsWith("exits, then")) child.hangUp();
+    await run(loop, 5);
+    expect(seen).toEqual([
+      [0, "d", "STARTED", "BOOTED"],
+      [5, "d", "STOPPED", "SHUTDOWN", { code: 0, signal: null }],
+    ]);
+    expect(conn.lookup("d")).toMatchObject({ state: "shutoff", status: "bye", lastExit: { code: 0, signal: null } });
+    // The channel was let go either way: no watch is left, and the driver's end is closed.
+    expect(loop.registrations().handles).toEqual([]);
+    expect(loop.fds.isOpen(child.process.monitor)).toBe(false);
+  });
+
+  it("reads a line written just before the exit, when the exit is seen before the channel is", async () => {
+    const { loop, seen, starting, child } = await startHandDomain({ name: "d" });
+    // Its first status line and its end come together, before the loop turns.
+    child.say("booted");
+    child.exit({ code: 4, signal: null });
+    expect(await during(loop, starting)).toMatchObject({ name: "d", status: "booted" });
+    await run(loop, 0);
+    expect(seen).toEqual([
+      [0, "d", "STARTED", "BOOTED"],
+      [0, "d", "CRASHED", "PANICKED", { code: 4, signal: null }],
+    ]);
+    expect(describeExit({ code: 4, signal: null })).toBe("exit code 4");
+  });
+
+  it("counts a child that turns ready while its shutdown is under way as stopping, not running", async () => {
+    const { loop, conn, seen, starting, child } = await startHandDomain({ name: "late" });
+    const shutdown = conn.shutdown("late");
+    expect(child.signals).toEqual(["SIGTERM"]);
+    expect(conn.lookup("late").state).toBe("starting");
+    // It ignores SIGTERM, and then writes its first status line.
+    child.say("booted");
+    expect(await during(loop, starting)).toMatchObject({ state: "stopping", status: "booted" });
+    expect(conn.lookup("late").state).toBe("stopping");
+    expect(reasonOf(() => conn.suspend("late"))).toBe("invalid-state");
+    const destroyed = conn.destroy("late");
+    expect(child.signals).toEqual(["SIGTERM", "SIGKILL"]);
+    child.exit({ code: null, signal: "SIGKILL" });
+    child.hangUp();
+    expect(await during(loop, destroyed)).toEqual({ code: null, signal: "SIGKILL" });
+    expect(await shutdown).toEqual({ code: null, signal: "SIGKILL" });
+    expect(seen.map(([, , type, detail]) => `${type} ${detail}`)).toEqual(["STARTED BOOTED", "STOPPED DESTROYED"]);
+  });
+
+  it("has a simulated guest exit, as the real one does, once the driver's end of its channel is closed", async () => {
+    const loop = createVirtualLoop();
+    const child = await simulatedSpawn(loop)({ name: "orphan", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", autostart: false, ready: "status", guest: { statusIntervalMs: 10 } });
+    child.close();
+    await run(loop, 10);
+    expect(await child.exited).toEqual({ code: 141, signal: null });
+    expect(loop.registrations()).toEqual({ handles: [], timers: [] });
   });
 
   it("shuts a paused domain down: SIGTERM stays pending until the driver continues it", async () => {

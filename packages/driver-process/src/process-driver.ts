@@ -3,10 +3,10 @@ import {
   DomainEventType,
   DriverError,
   HandleEvent,
+  InvalidArgumentError,
+  OutOfRangeError,
   createNotifier,
   domainLifecycleEvent,
-  formatUuid,
-  parseUuid,
   type DomainLifecycleEvent,
   type Driver,
   type DriverContext,
@@ -16,8 +16,8 @@ import {
   type NotifyingConnection,
   type Subscription,
 } from "@evloop/core";
-import type { DomainProcess, ProcessExit, Spawn } from "./child.ts";
-import { DomainError, validateDefinition, type DomainDefinition, type ValidDefinition } from "./definition.ts";
+import { describeExit, type DomainProcess, type ProcessExit, type Spawn } from "./child.ts";
+import { DomainError, canonicalUuid, validateDefinition, type DomainDefinition, type ValidDefinition } from "./definition.ts";
 import { spawnProcess } from "./spawn-process.ts";
 
 /** A lifecycle event of the process driver: libvirt's, plus how the child ended for STOPPED and CRASHED. */
@@ -36,7 +36,7 @@ export type DomainState =
   | "running"
   /** Its child is stopped with SIGSTOP. */
   | "paused"
-  /** The driver asked its child to end and waits for the hang-up. */
+  /** The driver asked its child to end and waits for it to. */
   | "stopping";
 
 /** What {@link ProcessConnection.lookup} tells about a domain. */
@@ -59,11 +59,12 @@ export interface DomainInfo {
 
 /** Options of {@link createProcessDriver}. */
 export interface ProcessDriverOptions {
-  /** The driver's name, under which it is registered and run (default `"process"`). */
+  /** The driver's name, under which it is registered and run: a non-empty string (default `"process"`). */
   readonly name?: string;
   /**
    * The domains the driver keeps from the start, as a hypervisor reads its configuration: they
-   * raise no DEFINED event. Those with `autostart` are started when the driver starts up.
+   * raise no DEFINED event. Those with `autostart` are started when the driver starts up. An
+   * array (default none).
    */
   readonly domains?: readonly DomainDefinition[];
   /**
@@ -79,7 +80,8 @@ export interface ProcessDriverOptions {
   readonly shutdownTimeoutMs?: number;
   /**
    * Receives the failures nobody awaits: an autostarted domain that could not start, and what a
-   * subscriber threw. Without it they are raised as uncaught exceptions from a microtask.
+   * subscriber threw. A function; without it they are raised as uncaught exceptions from a
+   * microtask.
    */
   readonly onError?: ErrorHandler;
 }
@@ -137,10 +139,11 @@ interface Domain {
   definition: ValidDefinition;
   state: DomainState;
   child?: DomainProcess;
-  watch?: number;
+  /** While the driver watches the child's monitor channel: stops watching it and closes it. */
+  release?: () => void;
   /** While a start waits for its spawn: settles once the child is watched, or could not be spawned. */
   spawning?: Promise<void>;
-  /** While a started child has not become ready: called at its first status line. */
+  /** While a started child has not become ready: reports it STARTED, at its first status line or at once. */
   becameReady?: () => void;
   /** Settles once the child's end was reported. */
   ended?: Promise<ProcessExit>;
@@ -152,15 +155,6 @@ interface Domain {
 
 const { READABLE, ERROR, HANGUP } = HandleEvent;
 
-/** The canonical form of a uuid in any form {@link parseUuid} reads, or `undefined` for anything else. */
-function canonicalUuid(text: string): string | undefined {
-  try {
-    return formatUuid(parseUuid(text));
-  } catch {
-    return undefined;
-  }
-}
-
 /** How a child's end reads as a lifecycle event. */
 function endEvent(exit: ProcessExit, asked: ReadonlySet<"shutdown" | "destroy">): [DomainEventType, number] {
   if (exit.signal === "SIGKILL" && asked.has("destroy")) return [DomainEventType.STOPPED, DomainEventDetail.STOPPED.DESTROYED];
@@ -169,12 +163,39 @@ function endEvent(exit: ProcessExit, asked: ReadonlySet<"shutdown" | "destroy">)
   return [DomainEventType.CRASHED, DomainEventDetail.CRASHED.PANICKED];
 }
 
+/** `suspend` and `resume`: the state each needs, the signal it sends, the state it leads to, and its event. */
+const PAUSING = {
+  suspend: { from: "running", signal: "SIGSTOP", to: "paused", type: DomainEventType.SUSPENDED, detail: DomainEventDetail.SUSPENDED.PAUSED },
+  resume: { from: "paused", signal: "SIGCONT", to: "running", type: DomainEventType.RESUMED, detail: DomainEventDetail.RESUMED.UNPAUSED },
+} as const;
+
+/** Checks the options of {@link createProcessDriver}; returns them with their defaults. */
+function checkOptions(options: ProcessDriverOptions) {
+  if (typeof options !== "object" || options === null) throw new InvalidArgumentError("options", options, "an object or undefined");
+  const { name = "process", spawn = spawnProcess, shutdownTimeoutMs = 5000, onError, domains = [] } = options;
+  if (typeof name !== "string" || name === "") throw new InvalidArgumentError("options.name", name, "a non-empty string");
+  if (typeof spawn !== "function") throw new InvalidArgumentError("options.spawn", spawn, "a function");
+  if (!Number.isInteger(shutdownTimeoutMs)) throw new InvalidArgumentError("options.shutdownTimeoutMs", shutdownTimeoutMs, "an integer");
+  if (shutdownTimeoutMs < 0) throw new OutOfRangeError("options.shutdownTimeoutMs", shutdownTimeoutMs, ">= 0");
+  if (onError !== undefined && typeof onError !== "function") throw new InvalidArgumentError("options.onError", onError, "a function or undefined");
+  if (!Array.isArray(domains)) throw new InvalidArgumentError("options.domains", domains, "an array of domain definitions or undefined");
+  const report: ErrorHandler =
+    onError ??
+    ((error) =>
+      queueMicrotask(() => {
+        throw error;
+      }));
+  return { name, spawn, shutdownTimeoutMs, report, domains };
+}
+
 /**
  * Creates a process driver: each domain is a child process (the built-in guest, or any
  * `command`), watched through the event contract only. The driver reads the child's monitor
  * channel with `addHandle` on the daemon's loop (no stream, no `'data'` listener), learns that the
- * child is gone from the channel's HANGUP, and takes the exit code or signal from the process
- * record. It reports, with the domain's name and uuid:
+ * child went away from the channel's HANGUP, and takes the exit code or signal from the process
+ * record. A child that exits while its channel stays open (it forked, and a grandchild inherited
+ * descriptor 3) ends its domain all the same: the driver reads what the child wrote, lets the
+ * channel go, and reports the end from the record. It reports, with the domain's name and uuid:
  *
  * | event | when |
  * |---|---|
@@ -191,23 +212,15 @@ function endEvent(exit: ProcessExit, asked: ReadonlySet<"shutdown" | "destroy">)
  * iteration, starts the autostart domains one after another, so an application that subscribes
  * right after `openDriver` sees them start. `shutdown` asks every running domain to shut down,
  * escalates to SIGKILL after `shutdownTimeoutMs`, waits for every end and reports it, then closes
- * the connections. A bad option throws a {@link DriverError} here, a bad definition a
- * {@link DomainError}.
+ * the connections; a child that survives SIGKILL too is given up on (its channel is let go, and
+ * the shutdown fails naming it).
+ *
+ * A bad option throws here: an {@link InvalidArgumentError} naming it (`options.onError`,
+ * `options.domains`, …), or an {@link OutOfRangeError} for a negative `options.shutdownTimeoutMs`.
+ * A bad definition among `options.domains` throws a {@link DomainError}.
  */
 export function createProcessDriver(options: ProcessDriverOptions = {}): ProcessDriver {
-  const driverName = options.name ?? "process";
-  if (typeof driverName !== "string" || driverName === "") throw new DriverError(String(driverName), "options.name must be a non-empty string");
-  const spawn = options.spawn ?? spawnProcess;
-  if (typeof spawn !== "function") throw new DriverError(driverName, "options.spawn must be a function");
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
-  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs < 0)
-    throw new DriverError(driverName, "options.shutdownTimeoutMs must be an integer >= 0");
-  const report: ErrorHandler =
-    options.onError ??
-    ((error) =>
-      queueMicrotask(() => {
-        throw error;
-      }));
+  const { name: driverName, spawn, shutdownTimeoutMs, report, domains: initial } = checkOptions(options);
 
   const domains = new Map<string, Domain>();
   const byUuid = new Map<string, Domain>();
@@ -231,7 +244,7 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
     byUuid.set(valid.uuid, domain);
     return domain;
   }
-  for (const definition of options.domains ?? []) add(definition);
+  for (const definition of initial) add(definition);
 
   function find(key: string): Domain {
     if (typeof key !== "string") throw fail(String(key), "no-such-domain", "a domain is named by its name or uuid, a string");
@@ -269,22 +282,21 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
       throw fail(domain.definition.name, "invalid-state", `cannot ${request} a domain that is ${domain.state} (it must be ${states.join(" or ")})`);
   }
 
-  /** Watches the child's monitor channel until it hangs up, then reports the child's end. */
+  /**
+   * Watches the child's monitor channel, and reports the child's end once its process record has
+   * it. The channel is let go at its HANGUP, the sign that the child is gone. When the exit comes
+   * first (the loop has not turned since, or a process the child forked holds the channel open),
+   * what the child wrote is read then, and the channel is let go: either way every status line
+   * is read before the end is reported, and the end is reported once.
+   */
   function watchMonitor(domain: Domain, child: DomainProcess, on: EventLoopImpl): Promise<ProcessExit> {
     const decoder = new TextDecoder();
     let partial = "";
-    let hangup!: () => void;
-    const gone = new Promise<void>((resolve) => (hangup = resolve));
-    domain.watch = on.addHandle(child.monitor, READABLE, (watch, _fd, ready) => {
-      // Level-triggered: take everything buffered now, so a status line written just before the
-      // end is read before the end is reported.
-      let eof = false;
+    /** Takes everything buffered now (the loop is level-triggered); returns whether the channel is at its end. */
+    const drain = (): boolean => {
       try {
         for (let chunk = child.read(); chunk !== null; chunk = child.read()) {
-          if (chunk.length === 0) {
-            eof = true;
-            break;
-          }
+          if (chunk.length === 0) return true;
           const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
           partial = lines.pop() ?? "";
           const last = lines.filter((line) => line !== "").pop();
@@ -293,36 +305,49 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
             domain.becameReady?.();
           }
         }
+        return false;
       } catch {
         // A channel that cannot be read any more (ECONNRESET, …) is as good as hung up; what the
         // child did is in its process record. A failing child must not fail the loop.
-        eof = true;
+        return true;
       }
+    };
+    let watch: number | undefined;
+    const release = (): void => {
+      if (watch === undefined) return;
+      const removing = watch;
+      watch = undefined;
+      domain.release = undefined;
+      try {
+        on.removeHandle(removing);
+      } finally {
+        child.close();
+      }
+    };
+    watch = on.addHandle(child.monitor, READABLE, (_watch, _fd, ready) => {
       // HANGUP is how a loop says the child's end closed; ERROR and end of stream mean the same
       // for a channel only the child writes to (which bits come is the system's choice).
-      if (!eof && (ready & (HANGUP | ERROR)) === 0) return;
-      on.removeHandle(watch);
-      domain.watch = undefined;
-      child.close();
-      hangup();
+      if (drain() || (ready & (HANGUP | ERROR)) !== 0) release();
     });
-    // Node keeps the exit code or signal once it reaped the child, which may be a little before
-    // or after the hang-up: the end is reported when both are known, from the record.
-    return gone.then(() => child.exited).then((exit) => {
+    domain.release = release;
+    return child.exited.then((exit) => {
+      if (watch !== undefined) {
+        drain();
+        release();
+      }
       // A child that never became ready never STARTED: its end is its start's failure, not an event.
       const started = domain.state !== "starting";
       const [type, detail] = endEvent(exit, domain.asked);
       domain.state = "shutoff";
       domain.child = undefined;
       domain.ended = undefined;
+      domain.becameReady = undefined;
       domain.asked.clear();
       domain.lastExit = exit;
       if (started) emit(domain, type, detail, exit);
       return exit;
     });
   }
-
-  const describeExit = (exit: ProcessExit): string => (exit.signal === null ? `exit code ${exit.code}` : `killed by ${exit.signal}`);
 
   /** Spawns and watches the child; resolves once it is ready and STARTED was delivered. */
   async function start(domain: Domain): Promise<DomainInfo> {
@@ -358,22 +383,32 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
       domain.spawning = undefined;
       spawned();
     }
-    if (ready === "status") {
-      const endedFirst = await new Promise<ProcessExit | undefined>((resolve) => {
-        domain.becameReady = () => resolve(undefined);
-        void ended.then(resolve);
-      });
-      domain.becameReady = undefined;
-      if (endedFirst !== undefined)
-        throw fail(name, "spawn-failed", `cannot start: its child ended before its first status line (${describeExit(endedFirst)})`);
-    }
-    domain.state = "running";
-    emit(domain, DomainEventType.STARTED, DomainEventDetail.STARTED.BOOTED);
-    return info(domain);
+    // STARTED is reported where the child turns ready, which is always before its end is: the
+    // monitor channel is read before an end is reported.
+    const outcome = new Promise<{ started: DomainInfo } | { ended: ProcessExit }>((resolve) => {
+      domain.becameReady = () => {
+        domain.becameReady = undefined;
+        // A shutdown or destroy asked for while it was starting is under way.
+        domain.state = domain.asked.size > 0 ? "stopping" : "running";
+        emit(domain, DomainEventType.STARTED, DomainEventDetail.STARTED.BOOTED);
+        resolve({ started: info(domain) });
+      };
+      void ended.then((exit) => resolve({ ended: exit }));
+    });
+    if (ready === "spawn") domain.becameReady?.();
+    const result = await outcome;
+    if ("ended" in result) throw fail(name, "spawn-failed", `cannot start: its child ended before its first status line (${describeExit(result.ended)})`);
+    return result.started;
   }
 
-  function signal(domain: Domain, sig: NodeJS.Signals): void {
-    if (!domain.child?.kill(sig)) throw fail(domain.definition.name, "invalid-state", "its child has already exited; its end is being reported");
+  /** Suspends or resumes a domain: one signal, one change of state, one event. */
+  function pauseOrContinue(domain: Domain, request: keyof typeof PAUSING): void {
+    const { from, signal, to, type, detail } = PAUSING[request];
+    running(domain.definition.name);
+    expect(domain, request, from);
+    if (!domain.child?.kill(signal)) throw fail(domain.definition.name, "invalid-state", "its child has already exited; its end is being reported");
+    domain.state = to;
+    emit(domain, type, detail);
   }
 
   /**
@@ -390,12 +425,16 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
     // A stopped process keeps SIGTERM pending: continue it so it can act on it.
     if (how === "shutdown" && paused) child.kill("SIGCONT");
     domain.asked.add(how);
-    // A child that is not ready yet stays "starting": its start fails when it ends.
+    // A child that is not ready yet stays "starting": its start fails when it ends (or, should it
+    // become ready first, it is "stopping" from then on).
     if (domain.state !== "starting") domain.state = "stopping";
     return ended;
   }
 
-  /** Stops a domain for the daemon's shutdown: SIGTERM, SIGKILL after the timeout, then gives up after another. */
+  /**
+   * Stops a domain for the daemon's shutdown: SIGTERM, SIGKILL after the timeout, then gives up
+   * after another, letting its channel go so the daemon's loop is not held by a child it cannot end.
+   */
   function stopWithin(domain: Domain, on: EventLoopImpl): Promise<void> {
     const ended = stop(domain, "shutdown");
     let deadlines = 0;
@@ -406,6 +445,7 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
           return;
         }
         on.removeTimeout(timer);
+        domain.release?.();
         reject(fail(domain.definition.name, "invalid-state", `its child did not end within ${shutdownTimeoutMs} ms of SIGTERM, nor of SIGKILL`));
       });
       void ended.then(() => {
@@ -425,11 +465,17 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
     if (loop === undefined) throw new DriverError(driverName, "is not running: start it with startDaemon() from @evloop/core/daemon");
     const notifications: Notifier<ProcessLifecycleEvent> = createNotifier({ onError: report });
     const forward: Subscription = events.subscribe((event) => notifications.emit(event));
+    /** A request about one domain, named by `key`: refused while the connection is closed. */
     const checked = <A extends unknown[], R>(fn: (domain: Domain, ...args: A) => R) => {
       return (key: string, ...args: A): R => {
         if (notifications.closed) throw fail(String(key), "not-running", "the connection is closed");
         return fn(find(key), ...args);
       };
+    };
+    /** {@link checked}, for a request answered by a promise: a refusal rejects it instead of throwing. */
+    const checkedAsync = <R>(fn: (domain: Domain) => Promise<R>) => {
+      const call = checked(fn);
+      return async (key: string): Promise<R> => call(key);
     };
     const connection: ProcessConnection = {
       notifications,
@@ -445,41 +491,11 @@ export function createProcessDriver(options: ProcessDriverOptions = {}): Process
         byUuid.delete(domain.definition.uuid);
         emit(domain, DomainEventType.UNDEFINED, DomainEventDetail.UNDEFINED.REMOVED);
       }),
-      start: (key) => {
-        try {
-          return checked(start)(key);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-      suspend: checked((domain) => {
-        running(domain.definition.name);
-        expect(domain, "suspend", "running");
-        signal(domain, "SIGSTOP");
-        domain.state = "paused";
-        emit(domain, DomainEventType.SUSPENDED, DomainEventDetail.SUSPENDED.PAUSED);
-      }),
-      resume: checked((domain) => {
-        running(domain.definition.name);
-        expect(domain, "resume", "paused");
-        signal(domain, "SIGCONT");
-        domain.state = "running";
-        emit(domain, DomainEventType.RESUMED, DomainEventDetail.RESUMED.UNPAUSED);
-      }),
-      shutdown: (key) => {
-        try {
-          return checked(request)(key, "shutdown");
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-      destroy: (key) => {
-        try {
-          return checked(request)(key, "destroy");
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
+      start: checkedAsync(start),
+      suspend: checked((domain) => pauseOrContinue(domain, "suspend")),
+      resume: checked((domain) => pauseOrContinue(domain, "resume")),
+      shutdown: checkedAsync((domain) => request(domain, "shutdown")),
+      destroy: checkedAsync((domain) => request(domain, "destroy")),
       lookup: checked(info),
       list: () => [...domains.values()].map(info),
       close() {

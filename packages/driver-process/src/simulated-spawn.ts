@@ -1,5 +1,5 @@
 import type { EventLoopImpl } from "@evloop/core";
-import type { DomainProcess, ProcessExit, Spawn } from "./child.ts";
+import { readAvailable, type DomainProcess, type ProcessExit, type Spawn } from "./child.ts";
 
 /**
  * What a simulation needs from its loop: the contract's timers, and in-memory descriptors. The
@@ -11,7 +11,7 @@ export interface SimulationHost extends Pick<EventLoopImpl, "addTimeout" | "remo
   readonly fds: {
     /** Makes a pipe: the child writes status lines to `writeFd`, the driver reads `readFd`. */
     pipe(): [readFd: number, writeFd: number];
-    /** Writes to a pipe's writing end; returns how many bytes fitted. */
+    /** Writes to a pipe's writing end; returns how many bytes fitted. Throws `{ code: "EPIPE" }` once the reading end is closed. */
     write(fd: number, data: string): number;
     /** Reads what is buffered: an empty array at end of stream; throws `{ code: "EAGAIN" }` when nothing is buffered. */
     read(fd: number): Uint8Array;
@@ -26,7 +26,8 @@ export interface SimulationHost extends Pick<EventLoopImpl, "addTimeout" | "remo
  * does (see {@link GuestBehaviour}): it writes `booted` and then a status line every interval to
  * a pipe, ends by itself after its lifetime when it has one, and answers signals as a process
  * does: SIGSTOP freezes it (its timers wait, signals other than SIGKILL stay pending) until
- * SIGCONT, SIGTERM makes it shut down cleanly, any other signal kills it. A definition with a
+ * SIGCONT, SIGTERM makes it shut down cleanly, any other signal kills it; it exits with code 141
+ * when the driver's end of its pipe is closed. A definition with a
  * `command` is refused: only the guest is simulated.
  */
 export function simulatedSpawn(host: SimulationHost): Spawn {
@@ -44,8 +45,17 @@ export function simulatedSpawn(host: SimulationHost): Spawn {
     let beats = 0;
     const timers: number[] = [];
 
-    const say = (line: string): void => void host.fds.write(writeEnd, `${line}\n`);
+    const say = (line: string): void => {
+      try {
+        host.fds.write(writeEnd, `${line}\n`);
+      } catch (error) {
+        // As the guest: the driver's end is closed, nobody watches it any more.
+        if ((error as { code?: unknown }).code === "EPIPE") end({ code: 141, signal: null });
+        else throw error;
+      }
+    };
     const end = (exit: ProcessExit): void => {
+      if (ended) return;
       ended = true;
       for (const timer of timers) host.removeTimeout(timer);
       // The kernel closes a dead process's descriptors: the driver's end hangs up.
@@ -82,14 +92,7 @@ export function simulatedSpawn(host: SimulationHost): Spawn {
 
     return {
       monitor,
-      read() {
-        try {
-          return host.fds.read(monitor);
-        } catch (error) {
-          if ((error as { code?: unknown }).code === "EAGAIN") return null;
-          throw error;
-        }
-      },
+      read: () => readAvailable(() => host.fds.read(monitor)),
       close: () => host.fds.close(monitor),
       kill(signal) {
         if (ended) return false;

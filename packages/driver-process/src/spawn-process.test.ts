@@ -6,6 +6,7 @@ import { startDaemon, type Daemon } from "@evloop/core/daemon";
 import { createLibuvLoop, type LibuvLoop } from "@evloop/libuv";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProcessDriver, type ProcessConnection, type ProcessDriverOptions } from "./process-driver.ts";
+import { spawnProcess } from "./spawn-process.ts";
 
 let loop: LibuvLoop | undefined;
 let daemon: Daemon | undefined;
@@ -150,6 +151,38 @@ describe("the process driver on real children", () => {
     expect(await conn.destroy("slow")).toEqual({ code: null, signal: "SIGKILL" });
     await expect(starting).rejects.toThrow(/ended before its first status line \(killed by SIGKILL\)/);
     expect(seen).toEqual(["mute DEFINED ADDED", "slow DEFINED ADDED"]);
+  });
+
+  it("ends a domain when its child exits, though a process it forked keeps the channel open", async () => {
+    const { conn, seen, next } = await setUp();
+    // As `qemu -daemonize` does: the program forks, the fork inherits descriptor 3, the program exits.
+    conn.define({ name: "fork", command: ["sh", "-c", 'sleep 30 & echo "left $!" >&3; exit 0'] });
+    const ended = next("fork", "STOPPED", "CRASHED");
+    await conn.start("fork");
+    let left: number | undefined;
+    try {
+      expect(await ended).toBe("STOPPED SHUTDOWN");
+      const { status } = conn.lookup("fork");
+      expect(status).toMatch(/^left \d+$/);
+      left = Number(status?.slice("left ".length));
+      expect(procState(left)).not.toBe("Z");
+      expect(seen).toEqual(["fork DEFINED ADDED", "fork STARTED BOOTED", "fork STOPPED SHUTDOWN 0"]);
+      expect(loop?.registrations().handles).toEqual([]);
+      // Nothing is left for the daemon's shutdown to wait for.
+      await daemon?.shutdown();
+      expect(loop?.registrations()).toEqual({ handles: [], timers: [] });
+    } finally {
+      if (left !== undefined) process.kill(left, "SIGKILL");
+    }
+  });
+
+  it("has the guest exit once the daemon's end of its channel is closed, so no guest outlives its daemon", async () => {
+    const child = await spawnProcess({ name: "orphan", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", autostart: false, ready: "status", guest: { statusIntervalMs: 10 } });
+    // Should it not exit by itself, it must not outlive the test either.
+    const guard = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.close();
+    expect(await child.exited).toEqual({ code: 141, signal: null });
+    clearTimeout(guard);
   });
 
   it("autostarts at daemon start-up and stops every domain at shutdown, reporting each end", async () => {

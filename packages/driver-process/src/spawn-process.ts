@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { socketpair } from "@evloop/native";
-import type { DomainProcess, ProcessExit, Spawn } from "./child.ts";
+import { readAvailable, type DomainProcess, type ProcessExit, type Spawn } from "./child.ts";
 import type { ValidDefinition } from "./definition.ts";
 
 /** The descriptor number a child finds its monitor channel on (the first after stdin, stdout, stderr). */
@@ -24,7 +24,9 @@ export function commandLine(definition: ValidDefinition): [file: string, args: s
  * The real {@link Spawn}: a child process whose monitor channel is one end of a socket pair made
  * with `@evloop/native`, handed to it as descriptor 3. The parent keeps the other end and closes
  * its copy of the child's end at once, so the channel hangs up exactly when the child (and
- * whatever inherited the descriptor from it) is gone. stdout and stderr are the daemon's.
+ * whatever inherited the descriptor from it) is gone; the driver does not wait for what the
+ * child leaves behind, it also ends the domain at the child's exit. stdout and stderr are the
+ * daemon's.
  *
  * Node reaps the child itself and keeps its exit code or signal in the `ChildProcess` record;
  * `exited` resolves from it.
@@ -54,15 +56,7 @@ export const spawnProcess: Spawn = (definition) => {
   const domainProcess: DomainProcess = {
     ...(child.pid === undefined ? {} : { pid: child.pid }),
     monitor: parentEnd,
-    read() {
-      try {
-        const n = readSync(parentEnd, buffer, 0, buffer.length, null);
-        return Uint8Array.prototype.slice.call(buffer, 0, n);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === "EAGAIN") return null;
-        throw error;
-      }
-    },
+    read: () => readAvailable(() => Uint8Array.prototype.slice.call(buffer, 0, readSync(parentEnd, buffer, 0, buffer.length, null))),
     close: () => closeSync(parentEnd),
     kill: (signal) => child.exitCode === null && child.signalCode === null && child.kill(signal),
     exited,

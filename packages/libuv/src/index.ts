@@ -2,6 +2,6 @@
  * @evloop/libuv: the evloop contract on Node's own event loop. An application writes
  * `registerEventImpl(createLibuvLoop())` and every driver's descriptors and timers are served by
  * the loop Node already runs.
- * @packageDocumentation
+ * @module @evloop/libuv
  */
 export { createLibuvLoop, type LibuvLoop, type LibuvLoopOptions } from "./libuv-loop.ts";

@@ -20,11 +20,13 @@ export interface FdWaiter {
    * Adds, changes or (with `mask` 0) removes the interest for `fd`, with the same rules as
    * the libuv poller's `watch`: READABLE=1, WRITABLE=2, ERROR=4, HANGUP=8; ERROR and HANGUP are always
    * reported; removal is synchronous; a regular file or `/dev/null` throws `code: 'EPERM'`
-   * (`syscall: 'epoll_ctl'`) registering nothing; a descriptor that is not open is reported as
-   * ERROR by the next wait(), once; after an ERROR the descriptor is not polled until watched
-   * again.
+   * (`syscall: 'epoll_ctl'`) registering nothing; a descriptor that is not open (any number up to
+   * 2^31-1) is reported as ERROR by the next wait(), once; after an ERROR the descriptor is not
+   * polled until watched again. While watched, the descriptor is non-blocking (O_NONBLOCK), as the
+   * libuv poller's are; a descriptor that was blocking is made blocking again when the watch ends
+   * (`watch(fd, 0)`, close(), or an ERROR).
    *
-   * @throws RangeError for an fd outside [0, 2^24), a mask outside [0, 15], or the waiter's own
+   * @throws RangeError for an fd outside [0, 2^31-1], a mask outside [0, 15], or the waiter's own
    *   wake-up descriptor; Error with code ERR_EVLOOP_CLOSED after close().
    */
   watch(fd: number, mask: number): void;

@@ -57,15 +57,18 @@ export interface UvPoller {
    *   may be reused right away; a report already queued for it is dropped. Unknown fds are ignored.
    * - A descriptor that cannot be polled (a regular file, `/dev/null`) throws an Error with
    *   `code: 'EPERM'`, `errno` and `syscall: 'uv_poll_init'`, and nothing stays registered.
-   * - A descriptor that is not open does not throw: the next batch reports ERROR for it, once,
-   *   and nothing is polled. Calling `watch` again retries. The same holds for one closed (or
-   *   whose number was reused by another file) after `watch` but before the loop's next poll
-   *   phase: it is reported as ERROR once, in that iteration's batch.
+   * - A descriptor that is not open (any number up to 2^31-1) does not throw: the next batch
+   *   reports ERROR for it, once, and nothing is polled. Calling `watch` again retries. The same
+   *   holds for one closed (or whose number was reused by another file) after `watch` but before
+   *   the loop's next poll phase: it is reported as ERROR once, in that iteration's batch.
    * - After an ERROR (reported by libuv, or by the closed-descriptor sweep) the descriptor is no
    *   longer polled until `watch(fd, mask)` is called again, which registers it afresh; so does a
    *   `watch` for a number that now names a different file.
+   * - While watched, the descriptor is non-blocking (libuv's `uv_poll_init` sets O_NONBLOCK); one
+   *   that was blocking is made blocking again when the watch ends (`watch(fd, 0)`, close(), or an
+   *   ERROR), if the number still names the same file.
    *
-   * @throws RangeError if `fd` is not an integer in [0, 2^24) or `mask` not an integer in [0, 15];
+   * @throws RangeError if `fd` is not an integer in [0, 2^31-1] or `mask` not an integer in [0, 15];
    *   Error with code ERR_EVLOOP_CLOSED after close().
    */
   watch(fd: number, mask: number): void;

@@ -2,6 +2,7 @@ import { OutOfRangeError } from "@evloop/core";
 
 /** A source of time in milliseconds that only moves forward. */
 export interface Clock {
+  /** The current time in milliseconds from an arbitrary origin; never less than an earlier reading. */
   now(): number;
 }
 

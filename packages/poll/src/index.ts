@@ -1,7 +1,7 @@
 /**
  * @evloop/poll: loops an application drives itself. `createVirtualLoop` is deterministic, on
  * virtual descriptors and a virtual clock, for tests.
- * @packageDocumentation
+ * @module @evloop/poll
  */
 export { createVirtualLoop, type IdleResult, type VirtualLoop, type VirtualLoopOptions } from "./virtual-loop.ts";
 export { VirtualFds, VirtualFdError, type VirtualFdsOptions } from "./virtual-fds.ts";

@@ -20,6 +20,7 @@ export interface FromHandleOptions {
 
 /** A watched descriptor reported ERROR (or HANGUP), and the {@link fromHandle} Observable was asked to fail on it. */
 export class HandleEventError extends Error {
+  /** Always `"ERR_EVLOOP_HANDLE_EVENT"`; test it rather than the class or the message. */
   readonly code = "ERR_EVLOOP_HANDLE_EVENT" as const;
   /** The watched descriptor. */
   readonly fd: number;

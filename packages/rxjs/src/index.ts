@@ -3,7 +3,7 @@
  * Observable over any loop (`fromHandle`, `fromTimeout`, `fromNotifications`), and
  * `createRxjsLoop`, a loop whose timers run on an RxJS scheduler, so that tests run on virtual
  * time with marbles (`TestScheduler` and `virtualReadiness`).
- * @packageDocumentation
+ * @module @evloop/rxjs
  */
 export { createRxjsLoop, type RxjsLoop, type RxjsLoopOptions } from "./rxjs-loop.ts";
 export type { ReadinessSource, ReadinessTarget } from "./readiness-source.ts";

@@ -19,7 +19,10 @@ export function fromNotifications<E>(source: NotifyingConnection<E> | Subscribab
  * Keeps the lifecycle events of the given types, for example
  * `ofType(DomainEventType.STARTED, DomainEventType.STOPPED)`; the result's `type` is narrowed to them.
  */
-export function ofType<T extends DomainEventType>(...types: readonly T[]): OperatorFunction<DomainLifecycleEvent, DomainLifecycleEvent & { readonly type: T }> {
+export function ofType<T extends DomainEventType>(...types: readonly T[]): OperatorFunction<DomainLifecycleEvent, DomainLifecycleEvent & {
+  /** One of the requested `types`. */
+  readonly type: T;
+}> {
   const wanted = new Set<DomainEventType>(types);
   return filter((event): event is DomainLifecycleEvent & { readonly type: T } => wanted.has(event.type));
 }

@@ -1,22 +1,10 @@
 /* pipe() and socketpair() for tests and examples: both ends non-blocking and close-on-exec. */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* pipe2 */
-#endif
 #include "common.h"
 
 #ifndef _WIN32
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-EV_UNUSED static int fix_flags(int fd) {
-  int flags = fcntl(fd, F_GETFD);
-  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) return -errno;
-  flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return -errno;
-  return 0;
-}
 
 static napi_value pair_result(napi_env env, int fds[2]) {
   napi_value array, a, b;
@@ -28,30 +16,15 @@ static napi_value pair_result(napi_env env, int fds[2]) {
   return array;
 }
 
-EV_UNUSED static napi_value fail(napi_env env, int fds[2], int err, const char* syscall) {
-  close(fds[0]);
-  close(fds[1]);
-  ev_throw_sys_error(env, err, syscall);
-  return NULL;
-}
-
 static napi_value make_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
-#ifdef __linux__
-  /* Atomic flags, so a child spawned by another thread never inherits the ends. */
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    ev_throw_sys_error(env, -errno, "pipe2");
+  const char* syscall;
+  int err = ev_pipe_cloexec_nonblock(fds, &syscall);
+  if (err != 0) {
+    ev_throw_sys_error(env, err, syscall);
     return NULL;
   }
-#else
-  int err;
-  if (pipe(fds) != 0) {
-    ev_throw_sys_error(env, -errno, "pipe");
-    return NULL;
-  }
-  if ((err = fix_flags(fds[0])) != 0 || (err = fix_flags(fds[1])) != 0) return fail(env, fds, err, "fcntl");
-#endif
   return pair_result(env, fds);
 }
 
@@ -59,6 +32,7 @@ static napi_value make_socketpair(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  /* Atomic flags, so a child spawned by another thread never inherits the ends. */
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
     ev_throw_sys_error(env, -errno, "socketpair");
     return NULL;
@@ -69,7 +43,12 @@ static napi_value make_socketpair(napi_env env, napi_callback_info info) {
     ev_throw_sys_error(env, -errno, "socketpair");
     return NULL;
   }
-  if ((err = fix_flags(fds[0])) != 0 || (err = fix_flags(fds[1])) != 0) return fail(env, fds, err, "fcntl");
+  if ((err = ev_set_cloexec_nonblock(fds[0])) != 0 || (err = ev_set_cloexec_nonblock(fds[1])) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    ev_throw_sys_error(env, err, "fcntl");
+    return NULL;
+  }
 #endif
   return pair_result(env, fds);
 }

@@ -8,15 +8,15 @@
  *   until watch() is called for it again; a level-triggered error would otherwise spin.
  * - A hang-up (EPOLLHUP/EPOLLRDHUP) is HANGUP plus whichever of READABLE/WRITABLE is watched,
  *   as libuv does, so a pipe whose writer closed reads as READABLE|HANGUP in both loops.
- * - A descriptor that is not open at watch() is reported as ERROR by the next wait, once.
+ * - A descriptor that is not open at watch() is reported as ERROR by the next wait, once. It gets
+ *   no record (any number up to INT32_MAX is accepted): only open descriptors take table slots.
+ * - A watched descriptor is made non-blocking, as libuv does for the poller, and made blocking
+ *   again when polling of it ends if that is how it was found (see ev_rec_release_flags).
  * - A descriptor closed while watched is silently dropped by epoll: a sweep compares each
  *   polled descriptor's (st_dev, st_ino) at most every sweep interval, also while blocked.
  * A pipe wakes the wait: interrupt() writes a byte to it, and another thread may write to
  * wakeFd directly. The wait drains it and never reports it.
  */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* pipe2 */
-#endif
 #include "common.h"
 
 #include <errno.h>
@@ -25,7 +25,6 @@
 #include <string.h>
 
 #ifndef _WIN32
-#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -38,28 +37,16 @@
 #endif
 
 typedef struct wrec {
-  int fd;
-  int mask;
-  int pending;
-  int queued;
-  int state;
-  int active_index;
+  ev_rec base;  /* first: the registry holds &rec->base */
   uint32_t gen; /* tags the epoll registration so events of an older one are recognised */
-  ev_identity id;
 } wrec_t;
 
 typedef struct waiter {
   napi_env env;
-  napi_ref fds_ref;
-  napi_ref events_ref;
+  ev_reports reports;
   int wake_r;
   int wake_w;
-  wrec_t** table;
-  int table_cap;
-  wrec_t** active;
-  int active_len;
-  int active_cap;
-  ev_int_list queue;
+  ev_registry reg; /* records, the sweep's list, the reports of the next wait() */
   int sweep_ms;
   uint64_t last_sweep;
   int closed;
@@ -81,25 +68,7 @@ typedef struct waiter {
 #define WAKE_TAG UINT64_MAX
 #define MAX_EVENTS_PER_WAIT 65536
 
-static wrec_t* lookup(waiter_t* w, int fd) { return fd < w->table_cap ? w->table[fd] : NULL; }
-
-EV_UNUSED static void set_cloexec_nonblock(int fd) {
-  int flags = fcntl(fd, F_GETFD);
-  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-  flags = fcntl(fd, F_GETFL);
-  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-static int make_wake_pipe(int fds[2]) {
-#if defined(__linux__)
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -errno;
-#else
-  if (pipe(fds) != 0) return -errno;
-  set_cloexec_nonblock(fds[0]);
-  set_cloexec_nonblock(fds[1]);
-#endif
-  return 0;
-}
+static wrec_t* lookup(waiter_t* w, int fd) { return (wrec_t*)ev_lookup(&w->reg, fd); }
 
 /* ---- backend: kernel registration of one record ---- */
 
@@ -114,9 +83,9 @@ static uint32_t epoll_events_for(int mask) {
 static int backend_ctl(waiter_t* w, int op, wrec_t* rec) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
-  ev.events = epoll_events_for(rec->mask);
-  ev.data.u64 = ((uint64_t)rec->gen << 32) | (uint32_t)rec->fd;
-  return epoll_ctl(w->epfd, op, rec->fd, &ev) == 0 ? 0 : -errno;
+  ev.events = epoll_events_for(rec->base.mask);
+  ev.data.u64 = ((uint64_t)rec->gen << 32) | (uint32_t)rec->base.fd;
+  return epoll_ctl(w->epfd, op, rec->base.fd, &ev) == 0 ? 0 : -errno;
 }
 
 static int backend_add(waiter_t* w, wrec_t* rec) {
@@ -129,13 +98,13 @@ static void backend_del(waiter_t* w, wrec_t* rec) {
   memset(&ev, 0, sizeof ev);
   /* Fails harmlessly when the descriptor is already closed (the kernel dropped it) or is
    * another file now (ENOENT); a registration that outlives its number is caught by its tag. */
-  epoll_ctl(w->epfd, EPOLL_CTL_DEL, rec->fd, &ev);
+  epoll_ctl(w->epfd, EPOLL_CTL_DEL, rec->base.fd, &ev);
 }
 #else
 static int backend_add(waiter_t* w, wrec_t* rec) {
   struct stat st;
   /* poll(2) calls regular files always ready; refuse them as epoll and libuv do. */
-  if (fstat(rec->fd, &st) != 0) return -errno;
+  if (fstat(rec->base.fd, &st) != 0) return -errno;
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return UV_EPERM;
   rec->gen = ++w->next_gen;
   w->dirty = 1;
@@ -152,71 +121,36 @@ static void backend_del(waiter_t* w, wrec_t* rec) {
 }
 #endif
 
-static void active_add(waiter_t* w, wrec_t* rec) {
-  if (w->active_len == w->active_cap) {
-    int cap = w->active_cap ? w->active_cap * 2 : 64;
-    wrec_t** grown = realloc(w->active, (size_t)cap * sizeof(wrec_t*));
-    if (grown == NULL) return;
-    w->active = grown;
-    w->active_cap = cap;
-  }
-  rec->active_index = w->active_len;
-  w->active[w->active_len++] = rec;
-}
-
-static void active_remove(waiter_t* w, wrec_t* rec) {
-  int i = rec->active_index;
-  if (i < 0) return;
-  wrec_t* last = w->active[--w->active_len];
-  w->active[i] = last;
-  last->active_index = i;
-  rec->active_index = -1;
-}
-
-static void queue_push(waiter_t* w, wrec_t* rec) {
-  if (rec->queued) return;
-  if (!ev_int_list_push(&w->queue, rec->fd)) return;
-  rec->queued = 1;
-}
-
+/* Ends polling of the record's file. O_NONBLOCK, turned on when polling started, goes back to
+ * what it was then. */
 static void unregister(waiter_t* w, wrec_t* rec, int new_state) {
-  if (rec->state == REC_ACTIVE) {
+  if (rec->base.state == REC_ACTIVE) {
     backend_del(w, rec);
-    active_remove(w, rec);
+    ev_rec_list_remove(&w->reg.active, &rec->base);
   }
-  rec->state = new_state;
+  rec->base.state = new_state;
+  ev_rec_release_flags(&rec->base);
 }
 
 static void remove_rec(waiter_t* w, wrec_t* rec) {
   unregister(w, rec, REC_IDLE);
-  w->table[rec->fd] = NULL;
-  free(rec);
+  ev_rec_delete(&w->reg, &rec->base);
 }
 
-static wrec_t* new_rec(waiter_t* w, int fd) {
-  if (!ev_table_reserve((void***)&w->table, &w->table_cap, fd)) return NULL;
-  wrec_t* rec = calloc(1, sizeof *rec);
-  if (rec == NULL) return NULL;
-  rec->fd = fd;
-  rec->active_index = -1;
-  w->table[fd] = rec;
-  return rec;
-}
+static wrec_t* new_rec(waiter_t* w, int fd) { return (wrec_t*)ev_rec_new(&w->reg, fd, sizeof(wrec_t)); }
 
 /* Reports an error once and stops polling the descriptor until it is watched again. */
 static void report_error(waiter_t* w, wrec_t* rec) {
   unregister(w, rec, REC_STOPPED);
-  rec->pending |= EV_ERROR;
-  queue_push(w, rec);
+  rec->base.pending |= EV_ERROR;
+  ev_queue_push(&w->reg, &rec->base);
 }
 
 static void sweep(waiter_t* w) {
   w->last_sweep = ev_now_ms();
-  for (int i = w->active_len - 1; i >= 0; i--) {
-    wrec_t* rec = w->active[i];
-    ev_identity id;
-    int r = ev_identity_of(rec->fd, &id);
-    if (r == UV_EBADF || (r == 0 && !ev_identity_equal(&id, &rec->id))) report_error(w, rec);
+  for (int i = w->reg.active.len - 1; i >= 0; i--) {
+    wrec_t* rec = (wrec_t*)w->reg.active.items[i];
+    if (ev_identity_changed(rec->base.fd, &rec->base.id)) report_error(w, rec);
   }
 }
 
@@ -234,14 +168,14 @@ static void record_events(waiter_t* w, wrec_t* rec, int err, int hup, int rdhup,
     return;
   }
   int bits = 0;
-  if (hup) bits |= EV_HANGUP | (rec->mask & (EV_READABLE | EV_WRITABLE));
+  if (hup) bits |= EV_HANGUP | (rec->base.mask & (EV_READABLE | EV_WRITABLE));
   if (rdhup) bits |= EV_HANGUP;
   if (in) bits |= EV_READABLE;
   if (out) bits |= EV_WRITABLE;
-  bits &= rec->mask | EV_HANGUP;
+  bits &= rec->base.mask | EV_HANGUP;
   if (bits == 0) return;
-  rec->pending |= bits;
-  queue_push(w, rec);
+  rec->base.pending |= bits;
+  ev_queue_push(&w->reg, &rec->base);
 }
 
 #ifdef EV_USE_EPOLL
@@ -260,8 +194,8 @@ static void rebuild(waiter_t* w) {
   }
   close(w->epfd);
   w->epfd = epfd;
-  for (int i = w->active_len - 1; i >= 0; i--) {
-    wrec_t* rec = w->active[i];
+  for (int i = w->reg.active.len - 1; i >= 0; i--) {
+    wrec_t* rec = (wrec_t*)w->reg.active.items[i];
     if (backend_add(w, rec) != 0) report_error(w, rec);
   }
   w->need_rebuild = 0;
@@ -282,7 +216,7 @@ static int wait_once(waiter_t* w, int timeout) {
     int fd = (int)(uint32_t)(e->data.u64 & 0xffffffffu);
     uint32_t gen = (uint32_t)(e->data.u64 >> 32);
     wrec_t* rec = lookup(w, fd);
-    if (rec == NULL || rec->state != REC_ACTIVE || rec->gen != gen) {
+    if (rec == NULL || rec->base.state != REC_ACTIVE || rec->gen != gen) {
       w->need_rebuild = 1; /* a registration that outlived its descriptor */
       continue;
     }
@@ -303,7 +237,7 @@ static int wait_once(waiter_t* w, int timeout) {
 #else
 static int wait_once(waiter_t* w, int timeout) {
   if (w->dirty) {
-    int need = w->active_len + 1;
+    int need = w->reg.active.len + 1;
     if (need > w->pfd_cap) {
       struct pollfd* grown = realloc(w->pfds, (size_t)need * 2 * sizeof *grown);
       if (grown == NULL) return UV_ENOMEM;
@@ -312,8 +246,8 @@ static int wait_once(waiter_t* w, int timeout) {
     }
     w->pfds[0].fd = w->wake_r;
     w->pfds[0].events = POLLIN;
-    for (int i = 0; i < w->active_len; i++) {
-      wrec_t* rec = w->active[i];
+    for (int i = 0; i < w->reg.active.len; i++) {
+      ev_rec* rec = w->reg.active.items[i];
       w->pfds[i + 1].fd = rec->fd;
       w->pfds[i + 1].events = (short)(((rec->mask & EV_READABLE) ? POLLIN : 0) | ((rec->mask & EV_WRITABLE) ? POLLOUT : 0));
     }
@@ -331,12 +265,10 @@ static int wait_once(waiter_t* w, int timeout) {
     short x = w->pfds[i].revents;
     if (x == 0) continue;
     wrec_t* rec = lookup(w, w->pfds[i].fd);
-    if (rec == NULL || rec->state != REC_ACTIVE) continue;
+    if (rec == NULL || rec->base.state != REC_ACTIVE) continue;
     /* poll(2) goes by number: a number closed and reused would report the new file's events.
      * Poll already costs what is watched, so one fstat per ready descriptor is cheap here. */
-    ev_identity id;
-    int r = ev_identity_of(rec->fd, &id);
-    if (r == UV_EBADF || (r == 0 && !ev_identity_equal(&id, &rec->id))) {
+    if (ev_identity_changed(rec->base.fd, &rec->base.id)) {
       report_error(w, rec);
       continue;
     }
@@ -352,18 +284,13 @@ static int wait_once(waiter_t* w, int timeout) {
 static void waiter_release(waiter_t* w) {
   if (w->closed) return;
   w->closed = 1;
-  for (int fd = 0; fd < w->table_cap; fd++) {
-    if (w->table[fd] != NULL) {
-      free(w->table[fd]);
-      w->table[fd] = NULL;
-    }
+  for (int fd = 0; fd < w->reg.table_cap; fd++) {
+    ev_rec* rec = w->reg.table[fd];
+    if (rec == NULL) continue;
+    ev_rec_release_flags(rec); /* the epoll set goes with the waiter; the flags go back */
+    free(rec);
   }
-  free(w->table);
-  free(w->active);
-  ev_int_list_free(&w->queue);
-  w->table = NULL;
-  w->active = NULL;
-  w->table_cap = w->active_len = w->active_cap = 0;
+  ev_registry_free(&w->reg);
 #ifdef EV_USE_EPOLL
   close(w->epfd);
   free(w->evbuf);
@@ -387,103 +314,95 @@ static void waiter_finalize(napi_env env, void* data, void* hint) {
   waiter_t* w = (waiter_t*)data;
   if (w->hook_added) napi_remove_env_cleanup_hook(env, waiter_env_cleanup, w);
   waiter_release(w);
-  napi_delete_reference(env, w->fds_ref);
-  napi_delete_reference(env, w->events_ref);
+  ev_reports_delete(env, &w->reports);
   free(w);
 }
 
 static waiter_t* unwrap(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, int require_open) {
-  napi_value self;
-  void* data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
-  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    ev_throw_type_error(env, "ERR_INVALID_THIS", "Value of \"this\" must be an FdWaiter");
-    return NULL;
-  }
-  waiter_t* w = (waiter_t*)data;
-  if (require_open && w->closed) {
+  waiter_t* w = (waiter_t*)ev_unwrap(env, info, argc, argv, "an FdWaiter");
+  if (w != NULL && require_open && w->closed) {
     ev_throw_error(env, "ERR_EVLOOP_CLOSED", "The waiter is closed");
     return NULL;
   }
   return w;
 }
 
-static napi_value waiter_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  int64_t fd64, mask64;
-  waiter_t* w = unwrap(env, info, &argc, argv, 1);
-  if (w == NULL) return NULL;
-  if (argc < 2) {
-    ev_throw_type_error(env, "ERR_MISSING_ARGS", "watch(fd, mask) needs two arguments");
-    return NULL;
-  }
-  if (!ev_get_int(env, argv[0], "fd", 0, EV_MAX_FD - 1, &fd64)) return NULL;
-  if (!ev_get_int(env, argv[1], "mask", 0, EV_ALL, &mask64)) return NULL;
-  int fd = (int)fd64, mask = (int)mask64;
-  if (fd == w->wake_r || fd == w->wake_w) {
-    ev_throw_range_error(env, "ERR_OUT_OF_RANGE", "The waiter's own wake-up descriptor cannot be watched");
-    return NULL;
-  }
-  wrec_t* rec = lookup(w, fd);
-  if (mask == 0) {
-    if (rec != NULL) remove_rec(w, rec);
-    return NULL;
-  }
+#ifdef EV_USE_EPOLL
+#define EV_REGISTER_SYSCALL "epoll_ctl"
+#else
+#define EV_REGISTER_SYSCALL "poll"
+#endif
 
-  ev_identity id;
-  int r = ev_identity_of(fd, &id);
-  if (r < 0 && r != UV_EBADF) {
-    ev_throw_sys_error(env, r, "fstat");
-    return NULL;
-  }
-  if (r == 0 && rec != NULL && rec->state == REC_ACTIVE && ev_identity_equal(&rec->id, &id)) {
-    int old = rec->mask;
-    rec->mask = mask;
-    if ((old & (EV_READABLE | EV_WRITABLE)) == (mask & (EV_READABLE | EV_WRITABLE))) return NULL;
-    int err = backend_mod(w, rec);
-    if (err == 0) return NULL;
-    /* Closed and reopened as the same file: register it afresh below. */
-  }
+/* Not open: one ERROR from the next wait(), and no record, since the number may be anything up
+ * to INT32_MAX (see EV_MAX_FD). */
+static void owe_error(napi_env env, waiter_t* w, wrec_t* rec, int fd) {
+  if (rec != NULL) remove_rec(w, rec);
+  if (!ev_owe_error(&w->reg, fd)) ev_throw_sys_error(env, UV_ENOMEM, "watch");
+}
+
+/* New, stopped, closed, or the number now names another file: registers it afresh. */
+static void register_afresh(napi_env env, waiter_t* w, wrec_t* rec, int fd, int mask, const ev_identity* id) {
   if (rec != NULL) unregister(w, rec, REC_IDLE);
   if (rec == NULL) rec = new_rec(w, fd);
   if (rec == NULL) {
     ev_throw_sys_error(env, UV_ENOMEM, "watch");
-    return NULL;
+    return;
   }
-  rec->mask = mask;
-  rec->pending = 0; /* anything still pending described the previous file */
-  int err = r;
-  if (err == 0) err = backend_add(w, rec);
+  rec->base.mask = mask;
+  rec->base.pending = 0; /* anything still pending described the previous file */
+  int err = backend_add(w, rec);
   if (err == UV_EBADF) {
-    /* Not open: one ERROR from the next wait(), no registration. */
-    rec->pending = EV_ERROR;
-    queue_push(w, rec);
-    return NULL;
+    owe_error(env, w, rec, fd); /* closed since the fstat */
+    return;
   }
   if (err != 0) {
     remove_rec(w, rec); /* registering nothing */
-#ifdef EV_USE_EPOLL
-    ev_throw_sys_error(env, err, "epoll_ctl");
-#else
-    ev_throw_sys_error(env, err, "poll");
-#endif
-    return NULL;
+    ev_throw_sys_error(env, err, EV_REGISTER_SYSCALL);
+    return;
   }
-  rec->id = id;
-  rec->state = REC_ACTIVE;
-  active_add(w, rec);
-  return NULL;
+  rec->base.id = *id;
+  rec->base.state = REC_ACTIVE;
+  /* Non-blocking while watched, as libuv makes the poller's descriptors; undone on release. */
+  rec->base.restore_blocking = ev_is_blocking(fd) && ev_set_nonblock(fd, 1) == 0;
+  ev_rec_list_add(&w->reg.active, &rec->base); /* out of memory: polled, not swept */
 }
 
-static int replace_array(napi_env env, napi_ref* ref, size_t length) {
-  napi_value array;
-  napi_ref fresh;
-  if (ev_new_int32_array(env, length, &array) != napi_ok) return 0;
-  if (napi_create_reference(env, array, 1, &fresh) != napi_ok) return 0;
-  napi_delete_reference(env, *ref);
-  *ref = fresh;
-  return 1;
+static napi_value waiter_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  int fd, mask;
+  ev_watch_plan plan;
+  waiter_t* w = unwrap(env, info, &argc, argv, 1);
+  if (w == NULL || !ev_get_watch_args(env, argc, argv, &fd, &mask)) return NULL;
+  if (fd == w->wake_r || fd == w->wake_w) {
+    ev_throw_range_error(env, "ERR_OUT_OF_RANGE", "The waiter's own wake-up descriptor cannot be watched");
+    return NULL;
+  }
+  ev_watch_action action = ev_plan_watch(env, &w->reg, fd, mask, &plan);
+  wrec_t* rec = (wrec_t*)plan.rec;
+  switch (action) {
+    case EV_WATCH_DONE:
+      break;
+    case EV_WATCH_REMOVE:
+      remove_rec(w, rec);
+      break;
+    case EV_WATCH_CHANGE: {
+      int old = rec->base.mask;
+      rec->base.mask = mask;
+      if ((old & (EV_READABLE | EV_WRITABLE)) == (mask & (EV_READABLE | EV_WRITABLE))) break;
+      if (backend_mod(w, rec) == 0) break;
+      /* Closed and reopened as the same file: register it afresh. */
+      register_afresh(env, w, rec, fd, mask, &plan.id);
+      break;
+    }
+    case EV_WATCH_START:
+      register_afresh(env, w, rec, fd, mask, &plan.id);
+      break;
+    case EV_WATCH_NOT_OPEN:
+      owe_error(env, w, rec, fd);
+      break;
+  }
+  return NULL;
 }
 
 static napi_value waiter_wait(napi_env env, napi_callback_info info) {
@@ -518,12 +437,12 @@ static napi_value waiter_wait(napi_env env, napi_callback_info info) {
   uint64_t start = ev_now_ms();
   uint64_t deadline = timeout >= 0 ? start + (uint64_t)timeout : UINT64_MAX;
   int sweeping = w->sweep_ms > 0;
-  if (sweeping && w->active_len > 0 && start - w->last_sweep >= (uint64_t)w->sweep_ms) sweep(w);
+  if (sweeping && w->reg.active.len > 0 && start - w->last_sweep >= (uint64_t)w->sweep_ms) sweep(w);
 
   for (;;) {
     uint64_t now = ev_now_ms();
     int slice;
-    if (w->queue.len > 0) {
+    if (ev_reports_due(&w->reg) > 0) {
       slice = 0; /* something to report already: only pick up what else is ready */
     } else if (deadline == UINT64_MAX) {
       slice = -1;
@@ -532,7 +451,7 @@ static napi_value waiter_wait(napi_env env, napi_callback_info info) {
     }
     /* Blocked for long with descriptors watched: wake up for the sweep, or a descriptor closed
      * meanwhile would never be reported. */
-    if (sweeping && w->active_len > 0 && slice != 0) {
+    if (sweeping && w->reg.active.len > 0 && slice != 0) {
       uint64_t next = w->last_sweep + (uint64_t)w->sweep_ms;
       int until = next > now ? (int)(next - now) : 0;
       if (slice < 0 || until < slice) slice = until;
@@ -543,49 +462,22 @@ static napi_value waiter_wait(napi_env env, napi_callback_info info) {
       return NULL;
     }
     /* EINTR (a signal handler ran) just loops with the remaining time. */
-    if (r == 1 || w->queue.len > 0) break;
+    if (r == 1 || ev_reports_due(&w->reg) > 0) break;
     now = ev_now_ms();
-    if (sweeping && w->active_len > 0 && now - w->last_sweep >= (uint64_t)w->sweep_ms) {
+    if (sweeping && w->reg.active.len > 0 && now - w->last_sweep >= (uint64_t)w->sweep_ms) {
       sweep(w);
-      if (w->queue.len > 0) break;
+      if (ev_reports_due(&w->reg) > 0) break;
     }
     if (now >= deadline) break;
   }
 
   /* Copy the merged reports into the exposed arrays, replacing them when too small. */
-  napi_value fds_value, events_value;
-  int32_t *fds = NULL, *events = NULL;
-  size_t fds_len = 0, events_len = 0;
-  size_t qlen = (size_t)w->queue.len;
-  EV_CHECK(env, napi_get_reference_value(env, w->fds_ref, &fds_value));
-  EV_CHECK(env, napi_get_reference_value(env, w->events_ref, &events_value));
-  EV_CHECK(env, ev_int32_array_data(env, fds_value, &fds, &fds_len));
-  EV_CHECK(env, ev_int32_array_data(env, events_value, &events, &events_len));
-  if (fds_len < qlen || events_len < qlen) {
-    size_t cap = fds_len * 2 > qlen ? fds_len * 2 : qlen;
-    if (cap < 64) cap = 64;
-    if (!replace_array(env, &w->fds_ref, cap) || !replace_array(env, &w->events_ref, cap)) {
-      ev_throw_sys_error(env, UV_ENOMEM, "wait");
-      return NULL;
-    }
-    EV_CHECK(env, napi_get_reference_value(env, w->fds_ref, &fds_value));
-    EV_CHECK(env, napi_get_reference_value(env, w->events_ref, &events_value));
-    EV_CHECK(env, ev_int32_array_data(env, fds_value, &fds, &fds_len));
-    EV_CHECK(env, ev_int32_array_data(env, events_value, &events, &events_len));
+  ev_reports_view view;
+  if (!ev_reports_get(env, &w->reports, ev_reports_due(&w->reg), &view)) {
+    ev_throw_sys_error(env, UV_ENOMEM, "wait");
+    return NULL;
   }
-  int count = 0;
-  for (size_t i = 0; i < qlen; i++) {
-    wrec_t* rec = lookup(w, w->queue.items[i]);
-    if (rec == NULL || !rec->queued) continue;
-    int bits = rec->pending & (rec->mask | EV_ERROR | EV_HANGUP);
-    rec->pending = 0;
-    rec->queued = 0;
-    if (bits == 0) continue;
-    fds[count] = rec->fd;
-    events[count] = bits;
-    count++;
-  }
-  w->queue.len = 0;
+  int count = ev_take_reports(&w->reg, view.fds, view.events);
   EV_CHECK(env, napi_create_int32(env, count, &result));
   return result;
 }
@@ -613,23 +505,18 @@ static napi_value waiter_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value waiter_get_fds(napi_env env, napi_callback_info info) {
+/* The fds and events getters: the current arrays (replaced by larger ones when needed). */
+static napi_value get_reports(napi_env env, napi_callback_info info, int events) {
   size_t argc = 0;
   napi_value v;
   waiter_t* w = unwrap(env, info, &argc, NULL, 0);
   if (w == NULL) return NULL;
-  EV_CHECK(env, napi_get_reference_value(env, w->fds_ref, &v));
+  EV_CHECK(env, napi_get_reference_value(env, events ? w->reports.events : w->reports.fds, &v));
   return v;
 }
 
-static napi_value waiter_get_events(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  napi_value v;
-  waiter_t* w = unwrap(env, info, &argc, NULL, 0);
-  if (w == NULL) return NULL;
-  EV_CHECK(env, napi_get_reference_value(env, w->events_ref, &v));
-  return v;
-}
+static napi_value waiter_get_fds(napi_env env, napi_callback_info info) { return get_reports(env, info, 0); }
+static napi_value waiter_get_events(napi_env env, napi_callback_info info) { return get_reports(env, info, 1); }
 
 static napi_value waiter_get_wake_fd(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -640,10 +527,19 @@ static napi_value waiter_get_wake_fd(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* A constructor that failed before napi_wrap: nothing but the arrays and the memory to let go. */
+static napi_value new_failed(napi_env env, ev_reports* reports, waiter_t* w, int err, const char* syscall) {
+  ev_reports_delete(env, reports);
+  free(w);
+  ev_throw_sys_error(env, err, syscall);
+  return NULL;
+}
+
 /* new FdWaiter(sweepIntervalMs?) */
 static napi_value waiter_new(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1] = {NULL}, self, fds, events;
+  napi_value argv[1] = {NULL}, self;
+  ev_reports reports;
   int64_t sweep_ms = EV_DEFAULT_SWEEP_MS;
   EV_CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   if (argc >= 1) {
@@ -651,24 +547,19 @@ static napi_value waiter_new(napi_env env, napi_callback_info info) {
     EV_CHECK(env, napi_typeof(env, argv[0], &type));
     if (type != napi_undefined && !ev_get_int(env, argv[0], "sweepIntervalMs", 0, INT32_MAX, &sweep_ms)) return NULL;
   }
-  EV_CHECK(env, ev_new_int32_array(env, 64, &fds));
-  EV_CHECK(env, ev_new_int32_array(env, 64, &events));
+  EV_CHECK(env, ev_reports_init(env, &reports));
 
   waiter_t* w = calloc(1, sizeof *w);
-  if (w == NULL) {
-    ev_throw_sys_error(env, UV_ENOMEM, "FdWaiter");
-    return NULL;
-  }
+  if (w == NULL) return new_failed(env, &reports, w, UV_ENOMEM, "FdWaiter");
   w->env = env;
+  w->reports = reports;
+  ev_registry_init(&w->reg);
   w->sweep_ms = (int)sweep_ms;
   w->last_sweep = ev_now_ms();
   int pipefds[2];
-  int err = make_wake_pipe(pipefds);
-  if (err != 0) {
-    free(w);
-    ev_throw_sys_error(env, err, "pipe");
-    return NULL;
-  }
+  const char* syscall;
+  int err = ev_pipe_cloexec_nonblock(pipefds, &syscall);
+  if (err != 0) return new_failed(env, &reports, w, err, syscall);
   w->wake_r = pipefds[0];
   w->wake_w = pipefds[1];
 #ifdef EV_USE_EPOLL
@@ -681,9 +572,7 @@ static napi_value waiter_new(napi_env env, napi_callback_info info) {
     free(w->evbuf);
     close(w->wake_r);
     close(w->wake_w);
-    free(w);
-    ev_throw_sys_error(env, err, "epoll_create1");
-    return NULL;
+    return new_failed(env, &reports, w, err, "epoll_create1");
   }
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
@@ -696,11 +585,10 @@ static napi_value waiter_new(napi_env env, napi_callback_info info) {
   if (napi_wrap(env, self, w, waiter_finalize, NULL, NULL) != napi_ok) {
     w->hook_added = 0;
     waiter_release(w);
+    ev_reports_delete(env, &reports);
     free(w);
     return NULL;
   }
-  napi_create_reference(env, fds, 1, &w->fds_ref);
-  napi_create_reference(env, events, 1, &w->events_ref);
   /* Descriptors are released at environment teardown too (a worker that never called close). */
   if (napi_add_env_cleanup_hook(env, waiter_env_cleanup, w) == napi_ok) w->hook_added = 1;
   return self;

@@ -26,6 +26,12 @@
  *   number now names another file, is stopped (which takes it off libuv's queue) and released
  *   before libuv touches it, and reported as ERROR once in that iteration's batch. The prepare
  *   handle is unref'd and runs only while the list is non-empty.
+ * - A number that is not open at watch() gets no handle and no record, only an entry in the
+ *   registry's list of ERRORs owed, delivered with the next batch: any number up to INT32_MAX is
+ *   accepted, and only open descriptors take table slots.
+ * - uv_poll_init sets O_NONBLOCK on the descriptor, that is on its open file description, which a
+ *   watched stdin or inherited descriptor shares with other processes. A record notes whether it
+ *   was off before, and turns it off again when it lets go of the file (see ev_rec_release_flags).
  */
 #include "common.h"
 
@@ -44,14 +50,7 @@ typedef struct poll_box {
 } poll_box;
 
 struct prec {
-  int fd;
-  int mask;    /* interest, as given to watch() */
-  int pending; /* event bits seen since the last flush */
-  int queued;  /* fd is in the flush queue */
-  int state;   /* REC_IDLE, REC_ACTIVE or REC_STOPPED */
-  int active_index;
-  int dirty_index; /* index in the dirty list (started since the last pre-poll check), or -1 */
-  ev_identity id;
+  ev_rec base; /* first: the registry and the dirty list hold &rec->base */
   poll_box* box;
 };
 
@@ -61,19 +60,11 @@ struct poller {
   napi_ref self_ref;
   napi_ref on_ready_ref;
   napi_ref on_timer_ref;
-  napi_ref fds_ref;
-  napi_ref events_ref;
+  ev_reports reports;
   napi_async_context async_ctx;
   napi_async_cleanup_hook_handle cleanup_hook;
-  prec_t** table;
-  int table_cap;
-  prec_t** active;
-  int active_len;
-  int active_cap;
-  ev_int_list queue;
-  prec_t** dirty; /* records whose uv_poll_start libuv has not carried out yet */
-  int dirty_len;
-  int dirty_cap;
+  ev_registry reg;   /* records, the sweep's list, the batch being gathered */
+  ev_rec_list dirty; /* records whose uv_poll_start libuv has not carried out yet */
   uv_timer_t timer;
   uv_timer_t sweep;
   uv_check_t check;
@@ -90,10 +81,8 @@ struct poller {
 };
 
 static void poller_free(poller_t* p) {
-  free(p->table);
-  free(p->active);
-  free(p->dirty);
-  ev_int_list_free(&p->queue);
+  ev_registry_free(&p->reg);
+  free(p->dirty.items);
   free(p);
 }
 
@@ -121,8 +110,6 @@ static void on_fixed_close(uv_handle_t* handle) { handle_closed((poller_t*)handl
 
 static void noop_idle(uv_idle_t* idle) { (void)idle; }
 
-static prec_t* lookup(poller_t* p, int fd) { return fd < p->table_cap ? p->table[fd] : NULL; }
-
 static int uv_events_for(int mask) {
   /* UV_DISCONNECT always, so a hang-up is seen even on a pipe whose writer closed (libuv then
    * reports it as READABLE only). */
@@ -137,43 +124,22 @@ static void on_check(uv_check_t* check);
 static void on_prepare(uv_prepare_t* prepare);
 static void dispatch_one(poller_t* p, int fd, int bits);
 
+/* The sweep's list: the sweep timer runs only while something is on it. */
 static void active_add(poller_t* p, prec_t* rec) {
-  if (p->active_len == p->active_cap) {
-    int cap = p->active_cap ? p->active_cap * 2 : 64;
-    prec_t** grown = realloc(p->active, (size_t)cap * sizeof(prec_t*));
-    if (grown == NULL) return; /* not swept, still polled */
-    p->active = grown;
-    p->active_cap = cap;
-  }
-  rec->active_index = p->active_len;
-  p->active[p->active_len++] = rec;
-  if (p->active_len == 1 && p->sweep_ms > 0) uv_timer_start(&p->sweep, on_sweep, (uint64_t)p->sweep_ms, (uint64_t)p->sweep_ms);
+  if (!ev_rec_list_add(&p->reg.active, &rec->base)) return; /* out of memory: not swept, still polled */
+  if (p->reg.active.len == 1 && p->sweep_ms > 0) uv_timer_start(&p->sweep, on_sweep, (uint64_t)p->sweep_ms, (uint64_t)p->sweep_ms);
 }
 
 static void active_remove(poller_t* p, prec_t* rec) {
-  int i = rec->active_index;
-  if (i < 0) return;
-  prec_t* last = p->active[--p->active_len];
-  p->active[i] = last;
-  last->active_index = i;
-  rec->active_index = -1;
-  if (p->active_len == 0) uv_timer_stop(&p->sweep);
+  ev_rec_list_remove(&p->reg.active, &rec->base);
+  if (p->reg.active.len == 0) uv_timer_stop(&p->sweep);
 }
 
 /* Called after every successful uv_poll_start: libuv registers the descriptor with epoll only in
  * its next poll phase, so it must still be open then (see on_prepare). */
 static void dirty_add(poller_t* p, prec_t* rec) {
 #ifndef _WIN32 /* no deferred epoll_ctl there, and no identity to check */
-  if (rec->dirty_index >= 0) return;
-  if (p->dirty_len == p->dirty_cap) {
-    int cap = p->dirty_cap ? p->dirty_cap * 2 : 64;
-    prec_t** grown = realloc(p->dirty, (size_t)cap * sizeof(prec_t*));
-    if (grown == NULL) return; /* out of memory: unchecked, as before this check existed */
-    p->dirty = grown;
-    p->dirty_cap = cap;
-  }
-  rec->dirty_index = p->dirty_len;
-  p->dirty[p->dirty_len++] = rec;
+  if (!ev_rec_list_add(&p->dirty, &rec->base)) return; /* out of memory: unchecked, as before this check existed */
   uv_prepare_start(&p->prepare, on_prepare); /* nothing when already started */
 #else
   (void)p;
@@ -183,28 +149,26 @@ static void dirty_add(poller_t* p, prec_t* rec) {
 
 /* A released handle has nothing left for libuv to register: off the list. */
 static void dirty_remove(poller_t* p, prec_t* rec) {
-  int i = rec->dirty_index;
-  if (i < 0) return;
-  prec_t* last = p->dirty[--p->dirty_len];
-  p->dirty[i] = last;
-  last->dirty_index = i;
-  rec->dirty_index = -1;
-  if (p->dirty_len == 0) uv_prepare_stop(&p->prepare);
+  ev_rec_list_remove(&p->dirty, &rec->base);
+  if (p->dirty.len == 0) uv_prepare_stop(&p->prepare);
 }
 
-/* Queues rec for the next flush. From outside the poll phase (watch(), the sweep) the loop must
- * not block in its next poll before the check handle runs, so an idle handle is started too. */
-static void queue_push(poller_t* p, prec_t* rec, int outside_poll) {
-  if (!rec->queued) {
-    if (!ev_int_list_push(&p->queue, rec->fd)) return;
-    rec->queued = 1;
-  }
+/* Has the check handle deliver what is due. From outside the poll phase (watch(), the sweep, the
+ * pre-poll check) the loop must not block in its next poll before the check handle runs, so an
+ * idle handle is started too. */
+static void flush_soon(poller_t* p, int outside_poll) {
   uv_check_start(&p->check, on_check);
   if (outside_poll) uv_idle_start(&p->idle, noop_idle);
 }
 
+/* Queues rec for the next flush. */
+static void queue_push(poller_t* p, prec_t* rec, int outside_poll) {
+  if (ev_queue_push(&p->reg, &rec->base)) flush_soon(p, outside_poll);
+}
+
 /* Stops polling and lets the handle go (closed asynchronously, freed in its close callback).
- * uv_poll_stop is synchronous: the caller may close the descriptor right after. */
+ * uv_poll_stop is synchronous: the caller may close the descriptor right after. O_NONBLOCK, which
+ * uv_poll_init turned on, goes back to what it was when the file was first polled. */
 static void release_handle(poller_t* p, prec_t* rec) {
   if (rec->box != NULL) {
     poll_box* box = rec->box;
@@ -215,25 +179,24 @@ static void release_handle(poller_t* p, prec_t* rec) {
   }
   dirty_remove(p, rec);
   active_remove(p, rec);
-  rec->state = REC_IDLE;
+  rec->base.state = REC_IDLE;
+  ev_rec_release_flags(&rec->base);
+}
+
+/* After an error (libuv's or the sweep's) the handle is stopped but kept: the record stays,
+ * STOPPED, until watch() registers the descriptor again, and its flags are let go of now. */
+static void stop_after_error(poller_t* p, prec_t* rec) {
+  rec->base.state = REC_STOPPED;
+  active_remove(p, rec);
+  ev_rec_release_flags(&rec->base);
 }
 
 static void remove_rec(poller_t* p, prec_t* rec) {
   release_handle(p, rec);
-  p->table[rec->fd] = NULL;
-  free(rec);
+  ev_rec_delete(&p->reg, &rec->base);
 }
 
-static prec_t* new_rec(poller_t* p, int fd) {
-  if (!ev_table_reserve((void***)&p->table, &p->table_cap, fd)) return NULL;
-  prec_t* rec = calloc(1, sizeof *rec);
-  if (rec == NULL) return NULL;
-  rec->fd = fd;
-  rec->active_index = -1;
-  rec->dirty_index = -1;
-  p->table[fd] = rec;
-  return rec;
-}
+static prec_t* new_rec(poller_t* p, int fd) { return (prec_t*)ev_rec_new(&p->reg, fd, sizeof(prec_t)); }
 
 static void on_poll(uv_poll_t* handle, int status, int events) {
   poll_box* box = (poll_box*)handle;
@@ -244,8 +207,7 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   if (status < 0) {
     /* libuv has already stopped the handle: report once; a later watch() starts it again. */
     bits = EV_ERROR;
-    rec->state = REC_STOPPED;
-    active_remove(p, rec);
+    stop_after_error(p, rec);
   } else {
     if (events & UV_READABLE) bits |= EV_READABLE;
     if (events & UV_WRITABLE) bits |= EV_WRITABLE;
@@ -255,24 +217,21 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   /* libuv reports only the events asked for, so unlike a batch (whose mask may have changed since
    * the report was queued) nothing needs filtering here. */
   if (!p->batch) {
-    dispatch_one(p, rec->fd, bits);
+    dispatch_one(p, rec->base.fd, bits);
     return;
   }
-  rec->pending |= bits;
+  rec->base.pending |= bits;
   queue_push(p, rec, 0);
 }
 
 static void on_sweep(uv_timer_t* timer) {
   poller_t* p = (poller_t*)timer->data;
-  for (int i = p->active_len - 1; i >= 0; i--) {
-    prec_t* rec = p->active[i];
-    ev_identity id;
-    int r = ev_identity_of(rec->fd, &id);
-    if (r == UV_EBADF || (r == 0 && !ev_identity_equal(&id, &rec->id))) {
+  for (int i = p->reg.active.len - 1; i >= 0; i--) {
+    prec_t* rec = (prec_t*)p->reg.active.items[i];
+    if (ev_identity_changed(rec->base.fd, &rec->base.id)) {
       uv_poll_stop(&rec->box->handle);
-      rec->state = REC_STOPPED;
-      active_remove(p, rec);
-      rec->pending |= EV_ERROR;
+      stop_after_error(p, rec);
+      rec->base.pending |= EV_ERROR;
       queue_push(p, rec, 1);
     }
   }
@@ -286,19 +245,17 @@ static void on_sweep(uv_timer_t* timer) {
  * registration would follow the wrong file. */
 static void on_prepare(uv_prepare_t* prepare) {
   poller_t* p = (poller_t*)prepare->data;
-  for (int i = 0; i < p->dirty_len; i++) {
-    prec_t* rec = p->dirty[i];
-    rec->dirty_index = -1; /* so release_handle leaves the list alone while it is walked */
-    if (rec->state != REC_ACTIVE || rec->box == NULL) continue;
-    ev_identity id;
-    int r = ev_identity_of(rec->fd, &id);
-    if (r == UV_EBADF || (r == 0 && !ev_identity_equal(&id, &rec->id))) {
+  for (int i = 0; i < p->dirty.len; i++) {
+    prec_t* rec = (prec_t*)p->dirty.items[i];
+    rec->base.list_index[EV_LIST_DIRTY] = -1; /* so release_handle leaves the list alone while it is walked */
+    if (rec->base.state != REC_ACTIVE || rec->box == NULL) continue;
+    if (ev_identity_changed(rec->base.fd, &rec->base.id)) {
       release_handle(p, rec);
-      rec->pending |= EV_ERROR;
+      rec->base.pending |= EV_ERROR;
       queue_push(p, rec, 1); /* the idle handle keeps this poll phase from blocking */
     }
   }
-  p->dirty_len = 0;
+  p->dirty.len = 0;
   uv_prepare_stop(&p->prepare);
 }
 
@@ -314,44 +271,13 @@ static void route_exception(napi_env env, napi_status status) {
   if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
 }
 
-static int replace_array(napi_env env, napi_ref* ref, size_t length) {
-  napi_value array;
-  if (ev_new_int32_array(env, length, &array) != napi_ok) return 0;
-  napi_ref fresh;
-  if (napi_create_reference(env, array, 1, &fresh) != napi_ok) return 0;
-  napi_delete_reference(env, *ref);
-  *ref = fresh;
-  return 1;
-}
-
-/* The report arrays, with room for at least `need` entries, in the caller's handle scope. Fetched
- * fresh every time: JavaScript may have detached (transferred) a buffer. 0 when out of memory. */
-static int report_arrays(poller_t* p, size_t need, napi_value* fds_value, napi_value* events_value, int32_t** fds,
-                         int32_t** events) {
-  napi_env env = p->env;
-  size_t fds_len = 0, events_len = 0;
-  napi_get_reference_value(env, p->fds_ref, fds_value);
-  napi_get_reference_value(env, p->events_ref, events_value);
-  ev_int32_array_data(env, *fds_value, fds, &fds_len);
-  ev_int32_array_data(env, *events_value, events, &events_len);
-  if (fds_len >= need && events_len >= need) return 1;
-  size_t cap = fds_len * 2 > need ? fds_len * 2 : need;
-  if (cap < 64) cap = 64;
-  if (!replace_array(env, &p->fds_ref, cap) || !replace_array(env, &p->events_ref, cap)) return 0;
-  napi_get_reference_value(env, p->fds_ref, fds_value);
-  napi_get_reference_value(env, p->events_ref, events_value);
-  ev_int32_array_data(env, *fds_value, fds, &fds_len);
-  ev_int32_array_data(env, *events_value, events, &events_len);
-  return 1;
-}
-
-static void call_on_ready(poller_t* p, napi_value fds_value, napi_value events_value, int count) {
+static void call_on_ready(poller_t* p, const ev_reports_view* view, int count) {
   napi_env env = p->env;
   napi_value fn, recv, argv[3];
   napi_get_reference_value(env, p->on_ready_ref, &fn);
   napi_get_reference_value(env, p->self_ref, &recv);
-  argv[0] = fds_value;
-  argv[1] = events_value;
+  argv[0] = view->fds_value;
+  argv[1] = view->events_value;
   napi_create_int32(env, count, &argv[2]);
   route_exception(env, napi_make_callback(env, p->async_ctx, recv, fn, 3, argv, NULL));
 }
@@ -362,47 +288,33 @@ static void dispatch_one(poller_t* p, int fd, int bits) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fds_value, events_value;
-  int32_t *fds = NULL, *events = NULL;
-  if (report_arrays(p, 1, &fds_value, &events_value, &fds, &events)) {
-    fds[0] = fd;
-    events[0] = bits;
-    call_on_ready(p, fds_value, events_value, 1);
+  ev_reports_view view;
+  if (ev_reports_get(env, &p->reports, 1, &view)) {
+    view.fds[0] = fd;
+    view.events[0] = bits;
+    call_on_ready(p, &view, 1);
   }
   napi_close_handle_scope(env, scope);
 }
 
+/* The batch: what each queued record gathered, then the ERRORs owed to numbers not open at
+ * watch(). */
 static void on_check(uv_check_t* check) {
   poller_t* p = (poller_t*)check->data;
   napi_env env = p->env;
   napi_handle_scope scope;
   if (p->closed || napi_open_handle_scope(env, &scope) != napi_ok) return;
 
-  size_t qlen = (size_t)p->queue.len;
-  napi_value fds_value, events_value;
-  int32_t *fds = NULL, *events = NULL;
-  if (!report_arrays(p, qlen, &fds_value, &events_value, &fds, &events)) {
+  ev_reports_view view;
+  if (!ev_reports_get(env, &p->reports, ev_reports_due(&p->reg), &view)) {
     napi_close_handle_scope(env, scope);
     return; /* out of memory: the batch stays queued */
   }
-
-  int count = 0;
-  for (size_t i = 0; i < qlen; i++) {
-    prec_t* rec = lookup(p, p->queue.items[i]);
-    if (rec == NULL) continue; /* removed since it was queued */
-    int bits = rec->pending & (rec->mask | EV_ERROR | EV_HANGUP);
-    rec->pending = 0;
-    rec->queued = 0;
-    if (bits == 0) continue;
-    fds[count] = rec->fd;
-    events[count] = bits;
-    count++;
-  }
-  p->queue.len = 0;
+  int count = ev_take_reports(&p->reg, view.fds, view.events);
   uv_check_stop(&p->check);
   uv_idle_stop(&p->idle);
 
-  if (count > 0) call_on_ready(p, fds_value, events_value, count);
+  if (count > 0) call_on_ready(p, &view, count);
   napi_close_handle_scope(env, scope);
 }
 
@@ -423,10 +335,10 @@ static void on_timer(uv_timer_t* timer) {
 static void do_close(poller_t* p, int from_teardown) {
   if (p->closed) return;
   p->closed = 1;
-  for (int fd = 0; fd < p->table_cap; fd++) {
-    if (p->table[fd] != NULL) remove_rec(p, p->table[fd]);
+  for (int fd = 0; fd < p->reg.table_cap; fd++) {
+    if (p->reg.table[fd] != NULL) remove_rec(p, (prec_t*)p->reg.table[fd]);
   }
-  p->queue.len = 0;
+  ev_registry_clear_reports(&p->reg);
   uv_close((uv_handle_t*)&p->timer, on_fixed_close);
   uv_close((uv_handle_t*)&p->sweep, on_fixed_close);
   uv_close((uv_handle_t*)&p->check, on_fixed_close);
@@ -437,8 +349,7 @@ static void do_close(poller_t* p, int from_teardown) {
     p->refs_released = 1;
     napi_delete_reference(env, p->on_ready_ref);
     napi_delete_reference(env, p->on_timer_ref);
-    napi_delete_reference(env, p->fds_ref);
-    napi_delete_reference(env, p->events_ref);
+    ev_reports_delete(env, &p->reports);
     napi_async_destroy(env, p->async_ctx);
     /* From now on the object may be collected; its finalizer frees the memory. */
     napi_delete_reference(env, p->self_ref);
@@ -460,95 +371,51 @@ static void poller_finalize(napi_env env, void* data, void* hint) {
     p->refs_released = 1;
     napi_delete_reference(env, p->on_ready_ref);
     napi_delete_reference(env, p->on_timer_ref);
-    napi_delete_reference(env, p->fds_ref);
-    napi_delete_reference(env, p->events_ref);
+    ev_reports_delete(env, &p->reports);
     napi_delete_reference(env, p->self_ref);
   }
   if (p->handles_done) poller_free(p);
 }
 
 static poller_t* unwrap(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv, int require_open) {
-  napi_value self;
-  void* data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
-  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    ev_throw_type_error(env, "ERR_INVALID_THIS", "Value of \"this\" must be a UvPoller");
-    return NULL;
-  }
-  poller_t* p = (poller_t*)data;
-  if (require_open && p->closed) {
+  poller_t* p = (poller_t*)ev_unwrap(env, info, argc, argv, "a UvPoller");
+  if (p != NULL && require_open && p->closed) {
     ev_throw_error(env, "ERR_EVLOOP_CLOSED", "The poller is closed");
     return NULL;
   }
   return p;
 }
 
-static napi_value poller_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2] = {NULL, NULL};
-  int64_t fd64, mask64;
-  poller_t* p = unwrap(env, info, &argc, argv, 1);
-  if (p == NULL) return NULL;
-  if (argc < 2) {
-    ev_throw_type_error(env, "ERR_MISSING_ARGS", "watch(fd, mask) needs two arguments");
-    return NULL;
+/* Not open: one ERROR in the next batch (never a throw, crash or busy loop), and no handle and no
+ * record, since the number may be anything up to INT32_MAX (see EV_MAX_FD). */
+static void owe_error(napi_env env, poller_t* p, prec_t* rec, int fd) {
+  if (rec != NULL) remove_rec(p, rec);
+  if (!ev_owe_error(&p->reg, fd)) {
+    ev_throw_sys_error(env, UV_ENOMEM, "watch");
+    return;
   }
-  if (!ev_get_int(env, argv[0], "fd", 0, EV_MAX_FD - 1, &fd64)) return NULL;
-  if (!ev_get_int(env, argv[1], "mask", 0, EV_ALL, &mask64)) return NULL;
-  int fd = (int)fd64, mask = (int)mask64;
-  prec_t* rec = lookup(p, fd);
+  flush_soon(p, 1);
+}
 
-  if (mask == 0) {
-    if (rec != NULL) remove_rec(p, rec);
-    return NULL;
-  }
-
-  ev_identity id;
-  int r = ev_identity_of(fd, &id);
-  if (r < 0 && r != UV_EBADF) {
-    ev_throw_sys_error(env, r, "fstat");
-    return NULL;
-  }
-  if (r == 0 && rec != NULL && rec->state == REC_ACTIVE && ev_identity_equal(&rec->id, &id)) {
-    /* The common case: a new mask for the same file, on the same handle. */
-    rec->mask = mask;
-    /* Re-queues the registration (libuv stops the handle first): checked again before the poll. */
-    if (uv_poll_start(&rec->box->handle, uv_events_for(mask), on_poll) == 0) dirty_add(p, rec);
-    return NULL;
-  }
-  /* New, stopped, closed, or the number now names another file: start from a fresh handle. */
+/* New, stopped, closed, or the number now names another file: polls it from a fresh handle. */
+static void start_handle(napi_env env, poller_t* p, prec_t* rec, int fd, int mask, const ev_identity* id) {
   if (rec != NULL) release_handle(p, rec);
-
-  poll_box* box = NULL;
-  int err = r;
-  if (err == 0) {
-    box = malloc(sizeof *box);
-    if (box == NULL) {
-      ev_throw_sys_error(env, UV_ENOMEM, "uv_poll_init");
-      return NULL;
-    }
-    err = uv_poll_init(p->loop, &box->handle, fd);
-    if (err != 0) {
-      free(box); /* a failed init leaves the handle untouched: nothing to close */
-      box = NULL;
-    }
+  poll_box* box = malloc(sizeof *box);
+  if (box == NULL) {
+    ev_throw_sys_error(env, UV_ENOMEM, "uv_poll_init");
+    return;
   }
-  if (err == UV_EBADF) {
-    /* Not open: no handle, one ERROR in the next batch (never a throw, crash or busy loop). */
-    if (rec == NULL) rec = new_rec(p, fd);
-    if (rec == NULL) {
-      ev_throw_sys_error(env, UV_ENOMEM, "watch");
-      return NULL;
-    }
-    rec->mask = mask;
-    rec->pending |= EV_ERROR;
-    queue_push(p, rec, 1);
-    return NULL;
-  }
+  int was_blocking = ev_is_blocking(fd); /* uv_poll_init turns O_NONBLOCK on: remember to undo it */
+  int err = uv_poll_init(p->loop, &box->handle, fd);
   if (err != 0) {
+    free(box); /* a failed init leaves the handle (and the flags) untouched: nothing to close */
+    if (err == UV_EBADF) {
+      owe_error(env, p, rec, fd); /* closed since the fstat */
+      return;
+    }
     if (rec != NULL) remove_rec(p, rec); /* registering nothing */
     ev_throw_sys_error(env, err, "uv_poll_init");
-    return NULL;
+    return;
   }
 
   if (rec == NULL) rec = new_rec(p, fd);
@@ -558,23 +425,55 @@ static napi_value poller_watch(napi_env env, napi_callback_info info) {
   p->open_handles++;
   if (rec == NULL) {
     uv_close((uv_handle_t*)&box->handle, on_box_close);
+    if (was_blocking) ev_set_nonblock(fd, 0); /* leave it as it was found */
     ev_throw_sys_error(env, UV_ENOMEM, "watch");
-    return NULL;
+    return;
   }
   if (!p->refd) uv_unref((uv_handle_t*)&box->handle);
   rec->box = box;
-  rec->id = id;
-  rec->mask = mask;
-  rec->pending = 0; /* anything still pending described the previous file */
-  rec->state = REC_ACTIVE;
+  rec->base.id = *id;
+  rec->base.restore_blocking = was_blocking;
+  rec->base.mask = mask;
+  rec->base.pending = 0; /* anything still pending described the previous file */
+  rec->base.state = REC_ACTIVE;
   err = uv_poll_start(&box->handle, uv_events_for(mask), on_poll);
   if (err != 0) {
     remove_rec(p, rec);
     ev_throw_sys_error(env, err, "uv_poll_start");
-    return NULL;
+    return;
   }
   active_add(p, rec);
   dirty_add(p, rec);
+}
+
+static napi_value poller_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  int fd, mask;
+  ev_watch_plan plan;
+  poller_t* p = unwrap(env, info, &argc, argv, 1);
+  if (p == NULL || !ev_get_watch_args(env, argc, argv, &fd, &mask)) return NULL;
+  ev_watch_action action = ev_plan_watch(env, &p->reg, fd, mask, &plan);
+  prec_t* rec = (prec_t*)plan.rec;
+  switch (action) {
+    case EV_WATCH_DONE:
+      break;
+    case EV_WATCH_REMOVE:
+      remove_rec(p, rec);
+      break;
+    case EV_WATCH_CHANGE:
+      /* The common case: a new mask for the same file, on the same handle. */
+      rec->base.mask = mask;
+      /* Re-queues the registration (libuv stops the handle first): checked again before the poll. */
+      if (uv_poll_start(&rec->box->handle, uv_events_for(mask), on_poll) == 0) dirty_add(p, rec);
+      break;
+    case EV_WATCH_START:
+      start_handle(env, p, rec, fd, mask, &plan.id);
+      break;
+    case EV_WATCH_NOT_OPEN:
+      owe_error(env, p, rec, fd);
+      break;
+  }
   return NULL;
 }
 
@@ -602,33 +501,27 @@ static napi_value poller_set_timer(napi_env env, napi_callback_info info) {
 
 static void apply_ref(poller_t* p) {
   void (*fn)(uv_handle_t*) = p->refd ? uv_ref : uv_unref;
-  for (int fd = 0; fd < p->table_cap; fd++) {
-    prec_t* rec = p->table[fd];
+  for (int fd = 0; fd < p->reg.table_cap; fd++) {
+    prec_t* rec = (prec_t*)p->reg.table[fd];
     if (rec != NULL && rec->box != NULL) fn((uv_handle_t*)&rec->box->handle);
   }
   fn((uv_handle_t*)&p->timer);
   fn((uv_handle_t*)&p->idle);
 }
 
-static napi_value poller_ref(napi_env env, napi_callback_info info) {
+/* ref() and unref(). */
+static napi_value set_ref(napi_env env, napi_callback_info info, int refd) {
   size_t argc = 0;
   poller_t* p = unwrap(env, info, &argc, NULL, 0);
-  if (p != NULL && !p->closed && !p->refd) {
-    p->refd = 1;
+  if (p != NULL && !p->closed && p->refd != refd) {
+    p->refd = refd;
     apply_ref(p);
   }
   return NULL;
 }
 
-static napi_value poller_unref(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  poller_t* p = unwrap(env, info, &argc, NULL, 0);
-  if (p != NULL && !p->closed && p->refd) {
-    p->refd = 0;
-    apply_ref(p);
-  }
-  return NULL;
-}
+static napi_value poller_ref(napi_env env, napi_callback_info info) { return set_ref(env, info, 1); }
+static napi_value poller_unref(napi_env env, napi_callback_info info) { return set_ref(env, info, 0); }
 
 static napi_value poller_close(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -640,7 +533,7 @@ static napi_value poller_close(napi_env env, napi_callback_info info) {
 /* new UvPoller(onReady, onTimer, sweepIntervalMs?, batch?) */
 static napi_value poller_new(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4] = {NULL, NULL, NULL, NULL}, self, fds, events, name;
+  napi_value argv[4] = {NULL, NULL, NULL, NULL}, self, name;
   int64_t sweep_ms = EV_DEFAULT_SWEEP_MS;
   int batch = 1;
   EV_CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
@@ -664,13 +557,14 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
 #endif
 
   uv_loop_t* loop;
+  ev_reports reports;
   EV_CHECK(env, napi_get_uv_event_loop(env, &loop));
-  EV_CHECK(env, ev_new_int32_array(env, 64, &fds));
-  EV_CHECK(env, ev_new_int32_array(env, 64, &events));
   EV_CHECK(env, napi_create_string_utf8(env, "evloop.UvPoller", NAPI_AUTO_LENGTH, &name));
+  EV_CHECK(env, ev_reports_init(env, &reports));
 
   poller_t* p = calloc(1, sizeof *p);
   if (p == NULL) {
+    ev_reports_delete(env, &reports);
     ev_throw_sys_error(env, UV_ENOMEM, "UvPoller");
     return NULL;
   }
@@ -679,7 +573,11 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   p->sweep_ms = (int)sweep_ms;
   p->batch = batch;
   p->refd = 1;
+  p->reports = reports;
+  ev_registry_init(&p->reg);
+  p->dirty.slot = EV_LIST_DIRTY;
   if (napi_wrap(env, self, p, poller_finalize, NULL, NULL) != napi_ok) {
+    ev_reports_delete(env, &reports);
     free(p);
     return NULL;
   }
@@ -688,8 +586,6 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   napi_create_reference(env, self, 1, &p->self_ref);
   napi_create_reference(env, argv[0], 1, &p->on_ready_ref);
   napi_create_reference(env, argv[1], 1, &p->on_timer_ref);
-  napi_create_reference(env, fds, 1, &p->fds_ref);
-  napi_create_reference(env, events, 1, &p->events_ref);
   napi_async_init(env, self, name, &p->async_ctx);
 
   uv_timer_init(loop, &p->timer);
