@@ -19,7 +19,7 @@ const CAUGHT: Partial<Record<SimBug, RegExp>> = {
   "free-in-remove": /free callback .* (ran although it was not removed|inside a loop method)/,
   "free-never": /free callback of \w+ never ran/,
   "reuse-ids": /already gave out: ids are never reused/,
-  "dispatch-added": /got \w+ although its descriptor has not been/,
+  "dispatch-added": /got [A-Z|]+ although its descriptor has not been/,
   "busy-error": /got ERROR although its descriptor has not been ERROR/,
   // Needs an update with the interval unchanged shortly before the old due time: rarer.
   "no-restart": /fired at \d+, but it was due at \d+/,

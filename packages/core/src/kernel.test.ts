@@ -120,6 +120,19 @@ describe("kernel: multiplexing watches onto the backend", () => {
     expect(t.take()).toEqual([]);
   });
 
+  it("enabling a disabled watch registers the fd afresh even when the union stays the same", () => {
+    // A watch added disabled next to an older one, then enabled, would otherwise never be polled
+    // when the backend dropped the fd (found by the model-based tests, docs/reliability.md).
+    const t = setup();
+    t.kernel.addHandle(3, R, t.cb("a"));
+    const b = t.kernel.addHandle(3, 0, t.cb("b"));
+    t.take();
+    t.kernel.updateHandle(b, R);
+    expect(t.take()).toEqual([["watchFd", 3, R | EH]]);
+    t.kernel.updateHandle(b, R);
+    expect(t.take()).toEqual([]);
+  });
+
   it("a watch asking only for ERROR still makes the backend watch ERROR|HANGUP (12)", () => {
     const t = setup();
     t.kernel.addHandle(3, E, t.cb("a"));

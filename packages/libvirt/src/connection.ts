@@ -86,8 +86,8 @@ export interface OpenConnectionOptions {
   /**
    * Receives what a `notifications` subscriber threw; the other subscribers still get the event.
    * Without it the error is raised as an uncaught exception, from a microtask (core's
-   * `createNotifier` rule). What this handler itself throws leaves libvirt's dispatch first and is
-   * then raised by the loop (its `onError`, else uncaught).
+   * `createNotifier` rule). What this handler itself throws is raised the same way, from a
+   * microtask: it never reaches libvirt's dispatch or the loop's `onError`.
    */
   readonly onError?: ErrorHandler;
 }
