@@ -1,18 +1,19 @@
 // Rules the poller and the waiter share, tested on both: which descriptor numbers watch() accepts
 // (and what a wild one costs), and what watching does to a descriptor's O_NONBLOCK flag.
 import { spawnSync } from "node:child_process";
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { packageRoot } from "./binding.ts";
-import { pipe } from "./descriptors.ts";
+import { pipe, socketpair } from "./descriptors.ts";
 import { createFdWaiter } from "./fd-waiter.ts";
 import { createUvPoller } from "./uv-poller.ts";
 
 const READABLE = 1;
 const WRITABLE = 2;
 const ERROR = 4;
+const HANGUP = 8;
 const INT32_MAX = 2 ** 31 - 1;
 
 type Reports = Array<[fd: number, events: number]>;
@@ -273,5 +274,52 @@ describe.runIf(process.platform === "linux").each(kinds)("$name: O_NONBLOCK", ({
     expect(r).toBe(fd);
     w.watch(r, 0);
     expect(isNonBlocking(r)).toBe(true);
+  });
+});
+
+// A socket whose peer closed with unread data is reset (ECONNRESET: POLLERR), yet data already
+// buffered in it can still be read: the ERROR must carry READABLE, once, or that event is lost.
+describe.runIf(process.platform !== "win32").each(kinds)("$name: a socket reset by its peer", ({ open }) => {
+  for (const order of ["watched before the reset", "watched after the reset"] as const) {
+    it(`reports READABLE with the ERROR, once, for data still buffered (${order})`, async () => {
+      const w = watcherOf(open);
+      const [a, b] = socketpair();
+      track(b);
+      writeSync(a, "for b");
+      writeSync(b, "never read by a"); // left unread in a: closing a resets b
+      if (order === "watched before the reset") {
+        w.watch(b, READABLE);
+        const before = await w.next(50); // level-triggered: the poller reports it every iteration
+        expect(before.length).toBeGreaterThan(0);
+        expect(before.every(([fd, events]) => fd === b && events === READABLE)).toBe(true);
+      }
+      closeSync(a);
+      if (order === "watched after the reset") w.watch(b, READABLE);
+      const reports: Reports = [];
+      for (let i = 0; i < 50 && !reports.some(([, events]) => events & ERROR); i++) reports.push(...(await w.next(20)));
+      const last = reports.at(-1) ?? [b, 0];
+      expect(last[0]).toBe(b);
+      expect(last[1] & (READABLE | ERROR)).toBe(READABLE | ERROR);
+      expect(last[1] & ~(READABLE | ERROR | HANGUP)).toBe(0);
+      expect(await w.next(50)).toEqual([]); // once: polling ended with the ERROR
+      expect(readSync(b, Buffer.alloc(16))).toBe(5);
+    });
+  }
+
+  it("does not add READABLE when nothing is buffered, nor WRITABLE unless hung up", async () => {
+    const w = watcherOf(open);
+    const [a, b] = socketpair();
+    track(b);
+    writeSync(b, "never read by a");
+    w.watch(b, READABLE | WRITABLE);
+    expect((await w.next(50)).every(([fd, events]) => fd === b && events === WRITABLE)).toBe(true);
+    closeSync(a);
+    const reports: Reports = [];
+    for (let i = 0; i < 50 && !reports.some(([, events]) => events & ERROR); i++) reports.push(...(await w.next(20)));
+    const events = reports.at(-1)?.[1] ?? 0;
+    expect(events & ERROR).toBe(ERROR);
+    // Linux reports the reset socket hung up too, which marks both watched directions ready.
+    if ((events & HANGUP) === 0) expect(events).toBe(ERROR);
+    expect(await w.next(50)).toEqual([]);
   });
 });

@@ -69,8 +69,8 @@ class MFd {
   buffered = 0;
   /**
    * A socket whose peer was closed with unread data: the system resets the connection (ERROR).
-   * The native pollers report ERROR once and then stop polling the descriptor, so what is still
-   * buffered is not owed (see docs/reliability.md, "known deviations").
+   * The native pollers report ERROR once, with READABLE while data is still buffered, and then
+   * stop polling the descriptor: the ERROR is owed, and READABLE for what is still buffered.
    */
   reset = false;
   constructor(
@@ -286,7 +286,7 @@ export class ContractModel {
     else {
       const o = w.object;
       const peerOpen = o.peer?.open === true;
-      bits = o.reset ? EH : (o.kind !== "pipe-write" && o.buffered > 0 ? R : 0) | (o.kind !== "pipe-read" && peerOpen ? W : 0) | (peerOpen ? 0 : EH);
+      bits = o.reset ? EH | (o.buffered > 0 ? R : 0) : (o.kind !== "pipe-write" && o.buffered > 0 ? R : 0) | (o.kind !== "pipe-read" && peerOpen ? W : 0) | (peerOpen ? 0 : EH);
     }
     return bits & (w.events | EH);
   }

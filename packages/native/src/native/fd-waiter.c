@@ -5,7 +5,8 @@
  * other systems fall back to poll(2) (define EVLOOP_FORCE_POLL to try the fallback on Linux).
  * Reports follow the libuv poller's rules so both loops agree on one contract:
  * - ERROR (EPOLLERR, POLLERR, POLLNVAL) is reported once and the descriptor stops being polled
- *   until watch() is called for it again; a level-triggered error would otherwise spin.
+ *   until watch() is called for it again; a level-triggered error would otherwise spin. READABLE
+ *   (data buffered in a socket reset by its peer) and a hang-up's bits come with it.
  * - A hang-up (EPOLLHUP/EPOLLRDHUP) is HANGUP plus whichever of READABLE/WRITABLE is watched,
  *   as libuv does, so a pipe whose writer closed reads as READABLE|HANGUP in both loops.
  * - A descriptor that is not open at watch() is reported as ERROR by the next wait, once. It gets
@@ -161,18 +162,21 @@ static void drain_wake(waiter_t* w) {
 }
 
 /* The same translation as libuv's: an error ends polling; a full hang-up also makes the watched
- * directions ready (a read or write would not block); a read-side hang-up is HANGUP alone. */
+ * directions ready (a read or write would not block); a read-side hang-up is HANGUP alone. An
+ * error keeps READABLE and a hang-up's bits, reported once with the ERROR: a socket reset by its
+ * peer may still hold data to read, and that READABLE would otherwise be lost. */
 static void record_events(waiter_t* w, wrec_t* rec, int err, int hup, int rdhup, int in, int out) {
-  if (err) {
-    report_error(w, rec);
-    return;
-  }
   int bits = 0;
   if (hup) bits |= EV_HANGUP | (rec->base.mask & (EV_READABLE | EV_WRITABLE));
   if (rdhup) bits |= EV_HANGUP;
   if (in) bits |= EV_READABLE;
-  if (out) bits |= EV_WRITABLE;
+  if (out && !err) bits |= EV_WRITABLE; /* with an error a write fails at once: nothing more to say */
   bits &= rec->base.mask | EV_HANGUP;
+  if (err) {
+    rec->base.pending |= bits;
+    report_error(w, rec);
+    return;
+  }
   if (bits == 0) return;
   rec->base.pending |= bits;
   ev_queue_push(&w->reg, &rec->base);

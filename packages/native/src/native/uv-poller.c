@@ -35,8 +35,12 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <poll.h>
+#endif
 
 typedef struct poller poller_t;
 typedef struct prec prec_t;
@@ -198,6 +202,31 @@ static void remove_rec(poller_t* p, prec_t* rec) {
 
 static prec_t* new_rec(poller_t* p, int fd) { return (prec_t*)ev_rec_new(&p->reg, fd, sizeof(prec_t)); }
 
+/* What a descriptor libuv reported an error on still has to report with it: READABLE (data
+ * buffered in a socket reset by its peer can still be read) and a hang-up's bits, as the waiter
+ * keeps them from epoll. One poll(2) with timeout 0 on that descriptor; nothing off Unix. */
+static int ready_after_error(int fd, int mask) {
+#ifndef _WIN32
+  struct pollfd pfd;
+  pfd.fd = fd;
+  pfd.events = (short)((mask & EV_READABLE) ? POLLIN : 0); /* POLLHUP comes unasked */
+  pfd.revents = 0;
+  int n;
+  do {
+    n = poll(&pfd, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0 || (pfd.revents & POLLNVAL)) return 0;
+  int bits = 0;
+  if (pfd.revents & POLLIN) bits |= EV_READABLE;
+  if (pfd.revents & POLLHUP) bits |= EV_HANGUP | (mask & (EV_READABLE | EV_WRITABLE));
+  return bits & (mask | EV_HANGUP);
+#else
+  (void)fd;
+  (void)mask;
+  return 0;
+#endif
+}
+
 static void on_poll(uv_poll_t* handle, int status, int events) {
   poll_box* box = (poll_box*)handle;
   prec_t* rec = box->rec;
@@ -205,8 +234,10 @@ static void on_poll(uv_poll_t* handle, int status, int events) {
   poller_t* p = box->poller;
   int bits = 0;
   if (status < 0) {
-    /* libuv has already stopped the handle: report once; a later watch() starts it again. */
-    bits = EV_ERROR;
+    /* libuv has already stopped the handle: report once; a later watch() starts it again. The
+     * error (POLLERR: a socket reset by its peer) comes without the ready bits, so ask poll(2)
+     * what the descriptor still has: data buffered before the reset is readable. */
+    bits = EV_ERROR | ready_after_error(rec->base.fd, rec->base.mask);
     stop_after_error(p, rec);
   } else {
     if (events & UV_READABLE) bits |= EV_READABLE;
