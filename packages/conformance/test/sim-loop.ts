@@ -7,7 +7,7 @@
  * It is test support, not part of the package: adapters bring their own fixture.
  */
 import { HandleEvent, UnpollableDescriptorError, assertCallback, assertOptionalCallback, type EventLoopImpl, type FreeCallback, type HandleCallback, type TimeoutCallback } from "@evloop/core";
-import { createKernel, type Kernel } from "@evloop/core/kernel";
+import { contractOf, createKernel, type Kernel } from "@evloop/core/kernel";
 import type { ConformanceFixture } from "../src/fixture.ts";
 
 const { READABLE, WRITABLE, ERROR, HANGUP } = HandleEvent;
@@ -338,7 +338,7 @@ export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFi
       aborted: false,
       now: virtual ? () => s.clock : () => performance.now() - start,
     });
-    const loop = bug === undefined ? plain(kernel) : broken(s, bug, loopOptions.onError);
+    const loop = bug === undefined ? contractOf(kernel) : broken(s, bug, loopOptions.onError);
     states.set(loop, s);
     return loop;
   }
@@ -369,22 +369,10 @@ export function createSimFixture(options: SimFixtureOptions = {}): ConformanceFi
   };
 }
 
-/** The kernel's six methods, as the loop an application registers. */
-function plain(kernel: Kernel): EventLoopImpl {
-  return {
-    addHandle: kernel.addHandle,
-    updateHandle: kernel.updateHandle,
-    removeHandle: kernel.removeHandle,
-    addTimeout: kernel.addTimeout,
-    updateTimeout: kernel.updateTimeout,
-    removeTimeout: kernel.removeTimeout,
-  };
-}
-
 /** The kernel behind a wrapper that breaks one rule. */
 function broken(s: SimState, bug: SimBug, onError: ((error: unknown) => void) | undefined): EventLoopImpl {
   const k = s.kernel;
-  const loop = plain(k);
+  const loop = contractOf(k);
   const frees = new Map<string, FreeCallback>();
   switch (bug) {
     case "remove-late": {
