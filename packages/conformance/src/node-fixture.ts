@@ -10,9 +10,11 @@
  * ```
  * @module @evloop/conformance/node
  */
+import { execFile } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { ErrorHandler, EventLoopImpl } from "@evloop/core";
 import type { ConformanceFixture } from "./fixture.ts";
 
@@ -160,4 +162,38 @@ export function nodeFixture<L extends EventLoopImpl>(options: NodeFixtureOptions
     },
     raised: (loop) => raised.get(loop) ?? [],
   };
+}
+
+/** Options of {@link runNodeChild}. */
+export interface RunNodeChildOptions {
+  /**
+   * The folder the child runs in: its bare imports (`@evloop/...`, the adapter's own package)
+   * resolve from there, as from a module in that folder, on the packages' builds.
+   */
+  readonly cwd: string;
+  /**
+   * The child's soft descriptor limit: a number (`ulimit -n N`), `"hard"` to raise it to the hard
+   * limit (`ulimit -n "$(ulimit -Hn)"`), or absent to keep the parent's.
+   */
+  readonly ulimit?: number | "hard";
+  /** Milliseconds before the child is killed and the call rejects (default 60,000). */
+  readonly timeoutMs?: number;
+}
+
+const run = promisify(execFile);
+
+/**
+ * Runs `source` as an ES module in a fresh Node process (with `--expose-gc`), started through
+ * bash so that the descriptor limit can be set first, and returns the last line it printed,
+ * parsed as JSON. The child reports by `console.log(JSON.stringify(result))` as its last output;
+ * a non-zero exit or a timeout rejects.
+ */
+export async function runNodeChild(source: string, options: RunNodeChildOptions): Promise<unknown> {
+  const limit = options.ulimit === undefined ? "" : options.ulimit === "hard" ? `ulimit -n "$(ulimit -Hn)" && ` : `ulimit -n ${options.ulimit} && `;
+  const { stdout } = await run("bash", ["-c", `${limit}exec "$0" --expose-gc --input-type=module -e "$1"`, process.execPath, source], {
+    cwd: options.cwd,
+    timeout: options.timeoutMs ?? 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split("\n").pop() as string);
 }

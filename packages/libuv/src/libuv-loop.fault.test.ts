@@ -2,36 +2,22 @@
 // outcome, a typed error or an ERROR/HANGUP event, never a crash, a hang, a busy loop, or a lost
 // event for another watch. The faults that need a process of their own (a lowered descriptor
 // limit, uncaught exceptions, signals) run in a child process on the package's build.
-import { execFile } from "node:child_process";
 import { closeSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { HandleEvent } from "@evloop/core";
 import { pipe, socketpair } from "@evloop/native";
-import { afterEach, describe, expect, it } from "vitest";
-import { createLibuvLoop, type LibuvLoop } from "./libuv-loop.ts";
+import { runNodeChild } from "@evloop/conformance/node";
+import { itFaultScenarios, sleep, until, useFaultFixture } from "@evloop/conformance/node-reliability";
+import { describe, expect, it } from "vitest";
+import { createLibuvLoop } from "./libuv-loop.ts";
 
 const { READABLE, WRITABLE, ERROR, HANGUP } = HandleEvent;
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
-const run = promisify(execFile);
 
-/** Runs an ES module in a fresh Node process in this package, through bash so `ulimit` can be set first. */
-async function child(source: string, options: { ulimit?: number; timeout?: number } = {}): Promise<unknown> {
-  const limit = options.ulimit === undefined ? "" : `ulimit -n ${options.ulimit} && `;
-  const { stdout } = await run("bash", ["-c", `${limit}exec "$0" --expose-gc --input-type=module -e "$1"`, process.execPath, source], {
-    cwd: packageDir,
-    timeout: options.timeout ?? 60_000,
-  });
-  return JSON.parse(stdout.trim().split("\n").pop() as string);
-}
+/** Runs an ES module in a fresh Node process in this package (on its build), with the descriptor limit `ulimit` if given. */
+const child = (source: string, options: { ulimit?: number } = {}): Promise<unknown> => runNodeChild(source, { cwd: packageDir, ...options });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const until = async (condition: () => boolean, ms = 3000) => {
-  const end = performance.now() + ms;
-  while (!condition() && performance.now() < end) await sleep(2);
-  return condition();
-};
 /** CPU time used while `ms` of wall time pass, as a fraction of it: about 0 idle, about 1 for a busy loop. */
 async function cpuShare(ms: number): Promise<number> {
   const cpu = process.cpuUsage();
@@ -41,25 +27,16 @@ async function cpuShare(ms: number): Promise<number> {
   return (used.user + used.system) / 1000 / (performance.now() - start);
 }
 
-let loop: LibuvLoop | undefined;
-const opened: number[] = [];
-const track = <T extends number[]>(fds: T): T => (opened.push(...fds), fds);
-afterEach(() => {
-  loop?.close();
-  loop = undefined;
-  for (const fd of opened.splice(0)) {
-    try {
-      closeSync(fd);
-    } catch {
-      // Closed by the test.
-    }
-  }
-});
+const faults = useFaultFixture();
+const { track, opened } = faults;
 
 describe("createLibuvLoop under faults", () => {
+  // Shared with the other loops on real descriptors: numbers reused in the middle of a pass, signals during a wait.
+  itFaultScenarios({ fixture: faults, createLoop: () => createLibuvLoop(), pipe, drive: "node", module: "@evloop/libuv", factory: "createLibuvLoop", cwd: packageDir });
+
   it("a peer closed mid-write: the writer gets EPIPE from write and ERROR from the loop, once, and another watch loses nothing", async () => {
     const errors: unknown[] = [];
-    loop = createLibuvLoop({ onError: (e) => void errors.push(e) });
+    const loop = faults.use(createLibuvLoop({ onError: (e) => void errors.push(e) }));
     const [r, w] = track(pipe());
     const [a, b] = track(socketpair());
     const chunk = Buffer.alloc(16 * 1024, 120);
@@ -104,7 +81,7 @@ describe("createLibuvLoop under faults", () => {
   });
 
   it("the watched descriptor closed under the loop and its number reused at once: the old watch gets ERROR once, a new watch on the number fires, nothing spins", async () => {
-    loop = createLibuvLoop();
+    const loop = faults.use(createLibuvLoop());
     const [r, w] = track(pipe());
     const old: number[] = [];
     loop.addHandle(r, READABLE, (_watch, _fd, events) => void old.push(events));
@@ -130,39 +107,9 @@ describe("createLibuvLoop under faults", () => {
     loop.removeHandle(freshWatch);
   });
 
-  it("numbers reused in the middle of a batch: 64 ready pipes, each callback removes its watch, closes and reopens its pipe; no stale callback, every new watch fires once", async () => {
-    loop = createLibuvLoop();
-    const pipes = Array.from({ length: 64 }, () => track(pipe()));
-    const stale: number[] = [];
-    const fresh = new Map<number, number>();
-    const current = new Set<number>();
-    for (const [r, w] of pipes) {
-      writeSync(w, "x");
-      const watch = loop.addHandle(r, READABLE, (id, fd) => {
-        if (!current.has(id)) return void stale.push(id);
-        current.delete(id);
-        loop?.removeHandle(id);
-        closeSync(fd);
-        closeSync(w);
-        const [r2, w2] = track(pipe());
-        writeSync(w2, "y");
-        const next = loop?.addHandle(r2, READABLE, (id2, fd2) => {
-          fresh.set(id2, (fresh.get(id2) ?? 0) + 1);
-          readSync(fd2, Buffer.alloc(8));
-        }) as number;
-        fresh.set(next, 0);
-      });
-      current.add(watch);
-    }
-    expect(await until(() => fresh.size === 64 && [...fresh.values()].every((n) => n >= 1))).toBe(true);
-    await sleep(50);
-    expect(stale).toEqual([]);
-    expect([...fresh.values()].every((n) => n === 1)).toBe(true);
-  });
-
   it("a callback and a free callback that throw: each error reaches onError once, after the pass, and every other callback and free callback still runs", async () => {
     const errors: string[] = [];
-    loop = createLibuvLoop({ onError: (e) => void errors.push((e as Error).message) });
+    const loop = faults.use(createLibuvLoop({ onError: (e) => void errors.push((e as Error).message) }));
     const [a, b] = track(socketpair());
     const [c, d] = track(socketpair());
     writeSync(b, "x");
@@ -267,7 +214,7 @@ describe("createLibuvLoop under faults", () => {
   // still buffered in it (uv-poller.c ready_after_error, fd-waiter.c record_events), once: a read
   // then returns that data.
   it("a socket reset by its peer with data still buffered is reported READABLE with the ERROR, and a read returns the data", async () => {
-    loop = createLibuvLoop();
+    const loop = faults.use(createLibuvLoop());
     const [a, b] = track(socketpair());
     writeSync(a, "for b");
     writeSync(b, "never read by a");
@@ -278,35 +225,5 @@ describe("createLibuvLoop under faults", () => {
     await until(() => events.some((e) => (e & READABLE) !== 0), 500);
     expect(readSync(b, Buffer.alloc(16))).toBe(5);
     expect(events.some((e) => (e & (READABLE | ERROR)) === (READABLE | ERROR))).toBe(true);
-  });
-
-  it("signals arriving while the loop waits: a storm of SIGUSR2 neither loses nor repeats a descriptor event or a timer fire", async () => {
-    const result = await child(`
-      import { createLibuvLoop } from "@evloop/libuv";
-      import { pipe } from "@evloop/native";
-      import { readSync, writeSync } from "node:fs";
-      import { Worker } from "node:worker_threads";
-      let signals = 0;
-      process.on("SIGUSR2", () => signals++);
-      const loop = createLibuvLoop();
-      const [r, w] = pipe();
-      const reads = [];
-      loop.addHandle(r, 1, () => { reads.push(readSync(r, Buffer.alloc(64))); });
-      const fires = [];
-      const start = performance.now();
-      loop.addTimeout(150, (t) => { fires.push(Math.round(performance.now() - start)); loop.removeTimeout(t); });
-      // A worker sends 100 signals, one every millisecond or so, then writes one byte.
-      const worker = new Worker(
-        "Promise.all([import('node:fs'), import('node:worker_threads')]).then(([fs, wt]) => {" +
-        " let n = 0; const t = setInterval(() => { process.kill(process.pid, 'SIGUSR2'); if (++n === 100) { clearInterval(t); fs.writeSync(wt.workerData, 'x'); } }, 0.5); });",
-        { eval: true, workerData: w });
-      for (let i = 0; i < 300 && reads.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
-      await new Promise((res) => setTimeout(res, 200));
-      await worker.terminate();
-      loop.close();
-      console.log(JSON.stringify({ signals, reads, fires: fires.length, onTime: fires[0] >= 140 }));
-    `);
-    expect(result).toMatchObject({ reads: [1], fires: 1, onTime: true });
-    expect((result as { signals: number }).signals).toBeGreaterThan(0);
   });
 });

@@ -1,48 +1,31 @@
 // Fault injection on real descriptors for the manual loop (docs/reliability.md): each fault gets
 // the documented outcome, never a crash, a hang, a busy loop, or a lost event for another watch.
 // Faults that need a process of their own run in a child process on the package's build.
-import { execFile } from "node:child_process";
 import { closeSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { HandleEvent } from "@evloop/core";
 import { pipe, socketpair } from "@evloop/native";
-import { afterEach, describe, expect, it } from "vitest";
-import { createPollLoop, type PollLoop } from "./poll-loop.ts";
+import { runNodeChild } from "@evloop/conformance/node";
+import { itFaultScenarios, useFaultFixture } from "@evloop/conformance/node-reliability";
+import { describe, expect, it } from "vitest";
+import { createPollLoop } from "./poll-loop.ts";
 
 const { READABLE, WRITABLE, ERROR } = HandleEvent;
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)));
-const run = promisify(execFile);
 
-/** Runs an ES module in a fresh Node process in this package, through bash so `ulimit` can be set first. */
-async function child(source: string, options: { ulimit?: number; timeout?: number } = {}): Promise<unknown> {
-  const limit = options.ulimit === undefined ? "" : `ulimit -n ${options.ulimit} && `;
-  const { stdout } = await run("bash", ["-c", `${limit}exec "$0" --expose-gc --input-type=module -e "$1"`, process.execPath, source], {
-    cwd: packageDir,
-    timeout: options.timeout ?? 60_000,
-  });
-  return JSON.parse(stdout.trim().split("\n").pop() as string);
-}
+/** Runs an ES module in a fresh Node process in this package (on its build), with the descriptor limit `ulimit` if given. */
+const child = (source: string, options: { ulimit?: number } = {}): Promise<unknown> => runNodeChild(source, { cwd: packageDir, ...options });
 
-let loop: PollLoop | undefined;
-const opened: number[] = [];
-const track = <T extends number[]>(fds: T): T => (opened.push(...fds), fds);
-afterEach(() => {
-  loop?.close();
-  loop = undefined;
-  for (const fd of opened.splice(0)) {
-    try {
-      closeSync(fd);
-    } catch {
-      // Closed by the test.
-    }
-  }
-});
+const faults = useFaultFixture();
+const { track, opened } = faults;
 
 describe("createPollLoop under faults", () => {
+  // Shared with the other loops on real descriptors: numbers reused in the middle of a pass, signals during a wait.
+  itFaultScenarios({ fixture: faults, createLoop: () => createPollLoop(), pipe, drive: "runOnce", module: "@evloop/poll", factory: "createPollLoop", cwd: packageDir });
+
   it("a descriptor closed under its watch while runOnce() blocks with no timeout: the sweep wakes it with ERROR, once, and it does not spin", () => {
-    loop = createPollLoop();
+    const loop = faults.use(createPollLoop());
     const [r, w] = track(pipe());
     const events: number[] = [];
     loop.addHandle(r, READABLE, (_watch, _fd, got) => void events.push(got));
@@ -61,42 +44,8 @@ describe("createPollLoop under faults", () => {
     expect((used.user + used.system) / 1000).toBeLessThan(150);
   });
 
-  it("numbers reused in the middle of a pass: 64 ready pipes, each callback removes its watch, closes and reopens its pipe; no stale callback, every new watch fires once", () => {
-    loop = createPollLoop();
-    const l = loop;
-    const stale: number[] = [];
-    const fresh = new Map<number, number>();
-    const current = new Set<number>();
-    for (let i = 0; i < 64; i++) {
-      const [r, w] = track(pipe());
-      writeSync(w, "x");
-      current.add(
-        l.addHandle(r, READABLE, (id, fd) => {
-          if (!current.has(id)) return void stale.push(id);
-          current.delete(id);
-          l.removeHandle(id);
-          closeSync(fd);
-          closeSync(w);
-          const [r2, w2] = track(pipe());
-          writeSync(w2, "y");
-          fresh.set(
-            l.addHandle(r2, READABLE, (id2, fd2) => {
-              fresh.set(id2, (fresh.get(id2) ?? 0) + 1);
-              readSync(fd2, Buffer.alloc(8));
-            }),
-            0,
-          );
-        }),
-      );
-    }
-    for (let i = 0; i < 20; i++) l.runOnce(5);
-    expect(stale).toEqual([]);
-    expect(fresh.size).toBe(64);
-    expect([...fresh.values()].every((n) => n === 1)).toBe(true);
-  });
-
   it("a peer closed mid-write: EPIPE from write, ERROR once from the loop, and the other watch keeps firing", () => {
-    loop = createPollLoop();
+    const loop = faults.use(createPollLoop());
     const [r, w] = track(pipe());
     const [a, b] = track(socketpair());
     const chunk = Buffer.alloc(16 * 1024, 120);
@@ -144,7 +93,7 @@ describe("createPollLoop under faults", () => {
   });
 
   it("without onError, what a callback and a free callback threw is thrown from runOnce after the pass, and the next runOnce serves the rest", () => {
-    loop = createPollLoop();
+    const loop = faults.use(createPollLoop());
     const [a, b] = track(socketpair());
     const [c, d] = track(socketpair());
     writeSync(b, "x");
@@ -165,10 +114,10 @@ describe("createPollLoop under faults", () => {
       readSync(c, Buffer.alloc(8));
       other++;
     });
-    expect(() => loop?.runOnce(100)).toThrow("callback");
+    expect(() => loop.runOnce(100)).toThrow("callback");
     expect(other).toBe(1);
     loop.removeHandle(thrower);
-    expect(() => loop?.runOnce(0)).toThrow("free");
+    expect(() => loop.runOnce(0)).toThrow("free");
     writeSync(d, "x");
     expect(loop.runOnce(100)).toBe(1);
     expect(other).toBe(2);
@@ -202,41 +151,5 @@ describe("createPollLoop under faults", () => {
       { ulimit: 256 },
     );
     expect(result).toMatchObject({ pipeError: { code: "EMFILE", isError: true }, loopError: { code: "EMFILE", isError: true }, fired: 1 });
-  });
-
-  it("signals arriving during a blocking wait: a storm of 100 SIGUSR2 neither ends the wait early nor loses the descriptor event or the timer", async () => {
-    const result = await child(`
-      import { Worker } from "node:worker_threads";
-      import { createPollLoop } from "@evloop/poll";
-      import { pipe } from "@evloop/native";
-      import { readSync } from "node:fs";
-      let signals = 0;
-      process.on("SIGUSR2", () => signals++);
-      const loop = createPollLoop();
-      const [r, w] = pipe();
-      const reads = [];
-      loop.addHandle(r, 1, () => reads.push(readSync(r, Buffer.alloc(64))));
-      const worker = new Worker(
-        "Promise.all([import('node:fs'), import('node:worker_threads')]).then(([fs, wt]) => {" +
-        " let n = 0; const t = setInterval(() => { process.kill(process.pid, 'SIGUSR2'); if (++n === 100) { clearInterval(t); setTimeout(() => fs.writeSync(wt.workerData, 'x'), 100); } }, 1); });",
-        { eval: true, workerData: w });
-      await new Promise((res) => setTimeout(res, 50));
-      const start = performance.now();
-      // Blocks: the signals arrive during the wait, which must go on until the byte arrives.
-      const first = loop.runOnce(10000);
-      const waited = performance.now() - start;
-      // A timer during a second storm-free wait fires on time, once.
-      let fires = 0;
-      const t0 = performance.now();
-      loop.addTimeout(100, (t) => { fires++; loop.removeTimeout(t); });
-      loop.runOnce(5000);
-      const timerAt = performance.now() - t0;
-      await worker.terminate();
-      await new Promise((res) => setImmediate(res));
-      loop.close();
-      console.log(JSON.stringify({ first, reads, woke: waited < 5000, fires, timerOnTime: timerAt >= 95 && timerAt < 2000, signals }));
-    `);
-    expect(result).toMatchObject({ first: 1, reads: [1], woke: true, fires: 1, timerOnTime: true });
-    expect((result as { signals: number }).signals).toBeGreaterThan(0);
   });
 });
