@@ -20,14 +20,6 @@ afterEach(() => {
   unregisterEventImpl();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("registerDriver / unregisterDriver / registeredDrivers", () => {
   it("lists registered drivers in registration order", () => {
@@ -104,7 +96,7 @@ describe("openDriver", () => {
   });
 
   it("rejects with DriverError for an unknown name", async () => {
-    const error = await rejection(openDriver("nope"));
+    const error = await openDriver("nope").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DriverError);
     expect(error).toMatchObject({ driver: "nope" });
     expect((error as Error).message).toContain("no such driver");
@@ -112,7 +104,7 @@ describe("openDriver", () => {
 
   it("rejects with DriverError for a driver without open", async () => {
     registerDriver({ name: "setup-only" });
-    const error = await rejection(openDriver("setup-only"));
+    const error = await openDriver("setup-only").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DriverError);
     expect((error as Error).message).toContain("does not open connections");
   });
@@ -166,7 +158,7 @@ describe("openDriver", () => {
   it("a daemon-only driver is refused outside a started daemon, with a message saying how to run it", async () => {
     const open = vi.fn();
     registerDriver({ name: "qemu", daemonOnly: true, open });
-    const error = await rejection(openDriver("qemu"));
+    const error = await openDriver("qemu").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DriverError);
     expect(error).toMatchObject({ driver: "qemu", code: "ERR_EVLOOP_DRIVER" });
     expect((error as Error).message).toContain("daemon-only");

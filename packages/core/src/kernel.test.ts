@@ -716,6 +716,18 @@ describe("kernel: errors thrown by callbacks", () => {
 });
 
 describe("kernel: timers", () => {
+  it("flush() fires the timers due now (a loop serves due-now timers with one flush per iteration), and no others", () => {
+    const t = setup();
+    const fired: string[] = [];
+    t.kernel.addTimeout(0, () => void fired.push("zero"));
+    t.kernel.addTimeout(10, () => void fired.push("ten"));
+    t.kernel.flush();
+    expect(fired).toEqual(["zero"]);
+    t.setTime(10);
+    t.kernel.flush();
+    expect(fired).toEqual(["zero", "zero", "ten"]);
+  });
+
   it("a timer is due `intervalMs` after it was added, on the kernel's clock", () => {
     const t = setup();
     t.setTime(1000);

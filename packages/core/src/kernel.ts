@@ -32,7 +32,12 @@ export interface KernelBackend {
    * A descriptor that is not open must not throw: report ERROR for it in a later pass.
    */
   watchFd(fd: number, mask: HandleEvents): void;
-  /** The earliest timer deadline changed: a time on the kernel's clock, or `Infinity` for none. */
+  /**
+   * The earliest timer deadline changed: a time on the kernel's clock, or `Infinity` for none.
+   * A deadline already due (a `0` timer, or a late one) is best served by calling
+   * {@link Kernel.flush} on the loop's next iteration rather than by a zero-delay timer: a timer
+   * that re-arms itself at zero delay can run again at once, forever, and starve I/O.
+   */
   armTimer(deadline: number): void;
   /**
    * Free callbacks or errors are waiting and no pass may come soon: call {@link Kernel.flush}
@@ -101,7 +106,7 @@ export interface Kernel extends EventLoopImpl {
   nextDeadline(): number;
   /** Whether free callbacks or errors are waiting for {@link Kernel.flush}. */
   readonly pending: boolean;
-  /** Runs waiting free callbacks and reports waiting errors. */
+  /** Fires the timers due now, runs waiting free callbacks and reports waiting errors: one pass. */
   flush(): void;
   /** The number of watches and of timers held (disabled ones included). */
   readonly size: {
@@ -447,7 +452,11 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     get pending() {
       return frees.length > 0 || errors.length > 0;
     },
-    flush: () => pass(() => {}),
+    flush(): void {
+      const at = now();
+      if ((heap.peek()?.due ?? Infinity) <= at) dispatchTimers(at);
+      else pass(() => {});
+    },
     get size() {
       return { handles: watches.size, timers: timers.size };
     },

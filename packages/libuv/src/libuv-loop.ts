@@ -37,16 +37,13 @@ export interface LibuvLoop extends EventLoopImpl {
 export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
   const now = () => performance.now();
   let referenced = options.ref ?? true;
-  /** One setImmediate serves both work that must run soon: due timers and free callbacks. */
+  /** Runs the kernel's flush (timers due now, free callbacks) on the loop's next iteration. */
   let immediate: NodeJS.Immediate | undefined;
-  let timersDue = false;
   const soon = () => {
     if (immediate !== undefined) return;
     immediate = setImmediate(() => {
       immediate = undefined;
-      if (!timersDue) return kernel.flush();
-      timersDue = false;
-      kernel.dispatchTimers(now());
+      kernel.flush();
     });
     if (!referenced) immediate.unref();
   };
@@ -66,9 +63,9 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
       },
       armTimer(deadline) {
         // uv_timer counts whole milliseconds: round up, so a timer never fires before it is due.
-        const delay = deadline === Infinity ? -1 : Math.ceil(deadline - now());
-        timersDue = deadline !== Infinity && delay <= 0;
-        if (!timersDue) return poller.setTimer(delay);
+        if (deadline === Infinity) return poller.setTimer(-1);
+        const delay = Math.ceil(deadline - now());
+        if (delay > 0) return poller.setTimer(delay);
         // Due now (a 0 timer, or one that is late): fire once per loop iteration, from the check
         // phase. A 0 ms uv_timer re-armed in its own callback would run again in the same timers
         // phase (libuv 1.46), forever, and starve I/O.

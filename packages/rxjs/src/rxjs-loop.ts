@@ -93,8 +93,6 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
   let armed: Subscription | undefined;
   /** The timer action running now: re-arming it from its own work lets an AsyncAction keep its interval. */
   let running: SchedulerAction<void> | undefined;
-  /** A timer is due at once: the next iteration fires it. */
-  let dueNow = false;
 
   // The scheduler hands the running action in as `this`; fireFrom keeps it for arm().
   function fire(this: SchedulerAction<void>): void {
@@ -129,7 +127,6 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
     {
       watchFd: (fd, mask) => readiness.watch(fd, mask),
       armTimer(deadline) {
-        dueNow = false;
         if (deadline === Infinity) return disarm();
         // Scheduler delays are whole time units: round up, so a timer never fires before it is due.
         const delay = Math.ceil(deadline - now());
@@ -138,7 +135,6 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
         // run again at the same instant forever on virtual time, and on asyncScheduler only once
         // per millisecond however fast the loop iterates. Fire once per iteration instead.
         disarm();
-        dueNow = true;
         readiness.requestIteration();
       },
       requestFlush: () => readiness.requestIteration(),
@@ -182,9 +178,8 @@ export function createRxjsLoop(options: RxjsLoopOptions = {}): RxjsLoop {
       },
       iteration() {
         try {
-          if (!dueNow) return kernel.flush();
-          dueNow = false;
-          kernel.dispatchTimers(now());
+          // Fires the timers due now, runs free callbacks: what the iteration was asked for.
+          kernel.flush();
         } catch (error) {
           raise(error);
         }
