@@ -976,6 +976,24 @@ describe("kernel: timers", () => {
     expect(t.log).toEqual(["a", "a", "b"]);
   });
 
+  it("a timer restarted due now by an earlier callback waits for the next pass without holding back the timers due behind it", () => {
+    const t = setup();
+    // e registered first, so once restarted to now it sorts ahead of b, which is due now as well.
+    const e = t.kernel.addTimeout(100, () => t.log.push("e"));
+    t.setTime(5);
+    t.kernel.addTimeout(5, () => {
+      t.log.push("a");
+      t.kernel.updateTimeout(e, 0);
+    });
+    t.setTime(0);
+    t.kernel.addTimeout(10, () => t.log.push("b"));
+    t.setTime(10);
+    expect(t.kernel.dispatchTimers(10)).toBe(2);
+    expect(t.log).toEqual(["a", "b"]);
+    expect(t.kernel.dispatchTimers(10)).toBe(1);
+    expect(t.log).toEqual(["a", "b", "e"]);
+  });
+
   it("a timer disabled or removed by an earlier callback of the same pass does not fire", () => {
     const t = setup();
     let b = 0;

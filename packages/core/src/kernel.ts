@@ -3,6 +3,7 @@
  * watches and timers and applies the contract's rules; a loop supplies a {@link KernelBackend}.
  * @module @evloop/core/kernel
  */
+import { withGetters } from "./accessors.ts";
 import { LoopClosedError, NotSupportedError, UnpollableDescriptorError } from "./errors.ts";
 import type {
   ErrorHandler,
@@ -16,9 +17,11 @@ import type {
 } from "./event-loop.ts";
 import { ALWAYS_REPORTED, type HandleEvents } from "./handle-event.ts";
 import { SlotTable } from "./slot-table.ts";
-import { TimerHeap } from "./timer-heap.ts";
+import { TimerQueue, type QueueEntry, type TimerList } from "./timer-queue.ts";
 import { assertCallback, assertEvents, assertFd, assertId, assertInterval, assertOptionalCallback } from "./validate.ts";
 
+
+export { withGetters };
 /**
  * What a loop tells the kernel it can do. The kernel keeps every watch and timer and decides who
  * fires; the backend only watches descriptors and wakes at a time.
@@ -81,7 +84,7 @@ export interface Registrations {
 
 /**
  * The contract's bookkeeping, shared by every evloop loop: ids, several watches per descriptor,
- * a timer heap, dispatch passes with removal and re-entrancy rules, deferred free callbacks and
+ * a timer queue, dispatch passes with removal and re-entrancy rules, deferred free callbacks and
  * error routing. A loop supplies a {@link KernelBackend} and feeds the kernel what became ready.
  */
 export interface Kernel extends EventLoopImpl {
@@ -140,20 +143,33 @@ class Watch {
 class Descriptor {
   /** Replaced, never changed in place, so a pass can walk the list it started with. */
   watches: readonly Watch[] = [];
+  /**
+   * The watch when there is exactly one (the usual case): dispatch reaches it without the list,
+   * two fewer objects to load for an event on one of many descriptors, whose records are cold.
+   */
+  only: Watch | undefined = undefined;
   mask = 0;
+
+  setWatches(watches: readonly Watch[]): void {
+    this.watches = watches;
+    this.only = watches.length === 1 ? watches[0] : undefined;
+  }
 }
 
-class Timer {
+class Timer implements QueueEntry<Timer> {
   alive = true;
-  heapIndex = -1;
   due = 0;
+  list: TimerList<Timer> | undefined = undefined;
+  prev: Timer | undefined = undefined;
+  next: Timer | undefined = undefined;
   constructor(
     public id: TimerId,
     public intervalMs: number,
     readonly cb: TimeoutCallback,
     readonly free: FreeCallback | undefined,
     readonly seq: number,
-    readonly addedIn: number,
+    /** The pass in which `due` was last set (0: outside any pass); such a timer waits for the next. */
+    public setIn: number,
   ) {}
 }
 
@@ -179,7 +195,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
   const watches = new SlotTable<Watch>();
   const timers = new SlotTable<Timer>();
   const descriptors: (Descriptor | undefined)[] = [];
-  const heap = new TimerHeap<Timer>();
+  const queue = new TimerQueue<Timer>();
   let frees: FreeCallback[] = [];
   let errors: unknown[] = [];
   let depth = 0;
@@ -191,7 +207,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
   const current = () => (depth > 0 ? passId : 0);
 
   function rearm(): void {
-    const deadline = heap.peek()?.due ?? Infinity;
+    const deadline = queue.peek()?.due ?? Infinity;
     if (deadline !== armed) {
       armed = deadline;
       backend.armTimer(deadline);
@@ -263,7 +279,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     if (w === undefined) return -1;
     w.alive = false;
     const d = descriptors[w.fd] as Descriptor;
-    d.watches = d.watches.filter((x) => x !== w);
+    d.setWatches(d.watches.filter((x) => x !== w));
     try {
       settle(w.fd, d);
     } catch (error) {
@@ -281,7 +297,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     const t = timers.delete(timer);
     if (t === undefined) return -1;
     t.alive = false;
-    heap.delete(t);
+    queue.delete(t);
     rearm();
     retire(t.free);
     onChange?.("timer");
@@ -298,18 +314,11 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
         const d = descriptors[fd];
         if (d === undefined) continue;
         const ready = events[i] as number;
-        const list = d.watches;
-        for (let j = 0; j < list.length; j++) {
-          const w = list[j] as Watch;
-          if (!w.alive || w.events === 0 || w.addedIn === id) continue;
-          const got = ready & (w.events | ALWAYS_REPORTED);
-          if (got === 0) continue;
-          ran++;
-          try {
-            if (w.cb(w.id, fd, got) === -1 && w.alive) removeHandle(w.id);
-          } catch (error) {
-            errors.push(error);
-          }
+        const only = d.only;
+        if (only !== undefined) ran += fire(only, fd, ready, id);
+        else {
+          const list = d.watches;
+          for (let j = 0; j < list.length; j++) ran += fire(list[j] as Watch, fd, ready, id);
         }
       }
     } finally {
@@ -318,29 +327,44 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     return ran;
   }
 
+  /** Calls `w` for what is `ready` on `fd` in pass `id`, if it is due a call; returns 1 if it was. */
+  function fire(w: Watch, fd: number, ready: number, id: number): number {
+    if (!w.alive || w.events === 0 || w.addedIn === id) return 0;
+    const got = ready & (w.events | ALWAYS_REPORTED);
+    if (got === 0) return 0;
+    try {
+      if (w.cb(w.id, fd, got) === -1 && w.alive) removeHandle(w.id);
+    } catch (error) {
+      errors.push(error);
+    }
+    return 1;
+  }
+
   function dispatchTimers(at: number): number {
     let ran = 0;
     // The backend's timer may have fired and be disarmed now: whatever the next deadline is,
     // arm it again after this pass.
     armed = NaN;
-    pass(() => {
+    enter();
+    try {
       const id = passId;
-      const due: Timer[] = [];
-      const later: Timer[] = [];
-      while ((heap.peek()?.due ?? Infinity) <= at) {
-        const top = heap.pop() as Timer;
-        if (top.addedIn === id) later.push(top);
-        else due.push(top);
-      }
-      for (const t of later) heap.set(t);
-      for (const t of due) {
-        // Removed, disabled or restarted by an earlier callback of this pass: not due any more.
-        if (!t.alive || t.heapIndex >= 0 || t.intervalMs < 0) continue;
+      // Fired one at a time from the front of the queue, in due order, then registration order:
+      // a fired timer is rescheduled in place, nothing is allocated. A timer whose due time was
+      // set during this pass (added, restarted, or a 0 ms timer that just fired) is due in the
+      // next pass only; it is put aside so the timers behind it still fire.
+      let aside: Timer[] | undefined;
+      for (let t = queue.peek(); t !== undefined && t.due <= at; t = queue.peek()) {
+        if (t.setIn === id) {
+          queue.delete(t);
+          (aside ??= []).push(t);
+          continue;
+        }
         // Keep the period without catching up: the next fire is one interval after this one was
         // due, or one interval from now when the loop fell behind by more than that.
         const next = t.due + t.intervalMs;
         t.due = next > at ? next : at + t.intervalMs;
-        heap.set(t);
+        t.setIn = id;
+        queue.set(t);
         ran++;
         try {
           t.cb(t.id);
@@ -348,8 +372,12 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
           errors.push(error);
         }
       }
+      // Put back unless a later callback of this pass removed, disabled or restarted it.
+      if (aside !== undefined) for (const t of aside) if (t.alive && !queue.has(t) && t.intervalMs >= 0) queue.set(t);
       rearm();
-    });
+    } finally {
+      leave();
+    }
     return ran;
   }
 
@@ -357,7 +385,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     if (closed) throw new LoopClosedError(operation);
   }
 
-  return {
+  const methods = {
     addHandle(fd: number, events: HandleEvents, cb: HandleCallback, free?: FreeCallback): WatchId {
       assertFd(fd);
       assertEvents(events);
@@ -367,7 +395,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       const w = new Watch(0, fd, events, cb, free, current());
       const d = descriptors[fd] ?? new Descriptor();
       const before = d.watches;
-      d.watches = [...before, w];
+      d.setWatches([...before, w]);
       const mask = maskOf(d.watches);
       try {
         // An enabled new watch registers the descriptor afresh even when the union mask stays the
@@ -382,7 +410,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
           backend.watchFd(fd, 0);
         }
       } catch (error) {
-        d.watches = before;
+        d.setWatches(before);
         throw error;
       }
       d.mask = mask;
@@ -422,7 +450,7 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       t.id = timers.add(t);
       if (intervalMs >= 0) {
         t.due = now() + intervalMs;
-        heap.set(t);
+        queue.set(t);
         rearm();
       }
       onChange?.("timer");
@@ -435,10 +463,11 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       const t = timers.get(timer);
       if (t === undefined) return;
       t.intervalMs = intervalMs;
-      if (intervalMs < 0) heap.delete(t);
+      if (intervalMs < 0) queue.delete(t);
       else {
         t.due = now() + intervalMs;
-        heap.set(t);
+        t.setIn = current();
+        queue.set(t);
       }
       rearm();
       onChange?.("timer");
@@ -448,29 +477,17 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
     pass,
     dispatchHandles,
     dispatchTimers,
-    nextDeadline: () => heap.peek()?.due ?? Infinity,
-    get pending() {
-      return frees.length > 0 || errors.length > 0;
-    },
+    nextDeadline: () => queue.peek()?.due ?? Infinity,
     flush(): void {
       const at = now();
-      if ((heap.peek()?.due ?? Infinity) <= at) dispatchTimers(at);
+      if ((queue.peek()?.due ?? Infinity) <= at) dispatchTimers(at);
       else pass(() => {});
-    },
-    get size() {
-      return { handles: watches.size, timers: timers.size };
     },
     registrations(): Registrations {
       return {
         handles: [...watches.values()].map((w) => ({ watch: w.id, fd: w.fd, events: w.events })),
         timers: [...timers.values()].map((t) => ({ timer: t.id, intervalMs: t.intervalMs })),
       };
-    },
-    get closed() {
-      return closed;
-    },
-    get dispatching() {
-      return depth > 0;
     },
     close(): void {
       if (closed) return;
@@ -481,6 +498,12 @@ export function createKernel(backend: KernelBackend, options: KernelOptions): Ke
       });
     },
   };
+  return withGetters(methods, {
+    pending: () => frees.length > 0 || errors.length > 0,
+    size: () => ({ handles: watches.size, timers: timers.size }),
+    closed: () => closed,
+    dispatching: () => depth > 0,
+  });
 }
 
 /**

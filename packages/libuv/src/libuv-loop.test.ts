@@ -167,6 +167,41 @@ describe("createLibuvLoop on real descriptors", () => {
     await expect(node(script(`createLibuvLoop().addHandle(r, 1, () => {});`), 1500)).rejects.toMatchObject({ killed: true });
   });
 
+  it("fires a timer on time after an earlier one was removed, and each periodic timer keeps its period", async () => {
+    loop = createLibuvLoop();
+    const start = performance.now();
+    const fired: { name: string; at: number }[] = [];
+    const first = loop.addTimeout(20, () => fired.push({ name: "first", at: performance.now() - start }));
+    loop.addTimeout(60, () => fired.push({ name: "second", at: performance.now() - start }));
+    loop.addTimeout(7, () => fired.push({ name: "periodic", at: performance.now() - start }));
+    loop.removeTimeout(first);
+    expect(await until(() => fired.some((f) => f.name === "second"))).toBe(true);
+    expect(fired.filter((f) => f.name === "first")).toEqual([]);
+    const second = fired.find((f) => f.name === "second") as { at: number };
+    expect(second.at).toBeGreaterThanOrEqual(60);
+    // Every fire of the 7 ms timer, counted from the start, is due at a multiple of 7 ms: the
+    // n-th never comes before 7n ms (the phase is kept, a late fire does not shift the others).
+    const periodic = fired.filter((f) => f.name === "periodic").map((f) => f.at);
+    expect(periodic.length).toBeGreaterThanOrEqual(5);
+    periodic.forEach((at, n) => expect(at).toBeGreaterThanOrEqual(7 * (n + 1)));
+  });
+
+  it("lets the process exit once the last timer is removed, also when it was armed far ahead", async () => {
+    await expect(
+      node(
+        `
+        import { createLibuvLoop } from "@evloop/libuv";
+        const loop = createLibuvLoop();
+        const near = loop.addTimeout(60000, () => {});
+        const far = loop.addTimeout(120000, () => {});
+        setTimeout(() => loop.removeTimeout(near), 5);
+        setTimeout(() => loop.removeTimeout(far), 10);
+      `,
+        5_000,
+      ),
+    ).resolves.toBeDefined();
+  });
+
   it("runs in a worker thread and the main thread at the same time, each on its own loop", async () => {
     // Each side counts 20 readable events on its own socketpair, fed by its own timer.
     const side = [

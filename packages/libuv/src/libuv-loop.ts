@@ -35,7 +35,14 @@ export interface LibuvLoop extends EventLoopImpl {
  * not between two callbacks of the same batch.
  */
 export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
-  const now = () => performance.now();
+  // The kernel's clock is the poller's (`process.hrtime.bigint()` in ms), so that a wake-up can
+  // use the time the poller hands it instead of reading a clock. `performance.now()` plus an
+  // offset reads it cheaply; the offset is measured with `performance.now()` first, so the clock
+  // never runs behind: timers can fire a fraction of a microsecond late, never early.
+  const clock = performance;
+  const before = clock.now();
+  const offset = Number(process.hrtime.bigint()) / 1e6 - before;
+  const now = () => clock.now() + offset;
   let referenced = options.ref ?? true;
   /** Runs the kernel's flush (timers due now, free callbacks) on the loop's next iteration. */
   let immediate: NodeJS.Immediate | undefined;
@@ -47,11 +54,32 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
     });
     if (!referenced) immediate.unref();
   };
+  /** The deadline the native timer is armed for; `Infinity` while it is disarmed. */
+  let armedFor = Infinity;
+  /**
+   * Whether the native timer's callback is running, and the time it fired: meanwhile the next
+   * deadline is handed back as the callback's return value (one crossing per wake-up, as Node's
+   * own timers do) instead of through `setTimer`.
+   */
+  let firing = false;
+  let firedAt = 0;
+  const onTimer = (fired: number) => {
+    firing = true;
+    firedAt = fired;
+    armedFor = Infinity;
+    let done = false;
+    try {
+      kernel.dispatchTimers(fired);
+      done = true;
+    } finally {
+      firing = false;
+      // A pass that ends by raising its callbacks' errors still keeps its timers armed.
+      if (!done && armedFor !== Infinity && !kernel.closed) poller.setTimer(Math.max(0, armedFor - now()));
+    }
+    return armedFor === Infinity ? -1 : armedFor - fired;
+  };
 
-  const poller = createUvPoller(
-    (fds, events, count) => kernel.dispatchHandles(fds, events, count),
-    () => kernel.dispatchTimers(now()),
-  );
+  const poller = createUvPoller((fds, events, count) => kernel.dispatchHandles(fds, events, count), onTimer);
   const kernel = createKernel(
     {
       watchFd(fd, mask) {
@@ -62,15 +90,24 @@ export function createLibuvLoop(options: LibuvLoopOptions = {}): LibuvLoop {
         }
       },
       armTimer(deadline) {
-        // uv_timer counts whole milliseconds: round up, so a timer never fires before it is due.
-        if (deadline === Infinity) return poller.setTimer(-1);
-        const delay = Math.ceil(deadline - now());
-        if (delay > 0) return poller.setTimer(delay);
-        // Due now (a 0 timer, or one that is late): fire once per loop iteration, from the check
+        const at = firing ? firedAt : now();
+        // Due now (a 0 ms timer, or a late one): fire once per loop iteration, from the check
         // phase. A 0 ms uv_timer re-armed in its own callback would run again in the same timers
         // phase (libuv 1.46), forever, and starve I/O.
-        poller.setTimer(-1);
-        soon();
+        const due = deadline <= at;
+        if (due) soon();
+        if (firing) armedFor = due ? Infinity : deadline;
+        else if (deadline === Infinity) {
+          // Nothing left: disarm, so the timer no longer keeps the process alive.
+          if (armedFor !== Infinity) poller.setTimer(-1);
+          armedFor = Infinity;
+        } else if (!due && deadline < armedFor) {
+          poller.setTimer(deadline - at);
+          armedFor = deadline;
+        }
+        // A later deadline leaves the native timer armed for the earlier one: it wakes the loop
+        // once for nothing and is re-armed then, which is cheaper than a call into the addon each
+        // time the earliest timer is removed (a timeout cleared before it fires: the usual case).
       },
       requestFlush: soon,
     },

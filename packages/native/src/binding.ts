@@ -33,7 +33,7 @@ export interface NativeFdWaiter {
 export interface NativeBinding {
   UvPoller: new (
     onReady: (fds: Int32Array, events: Int32Array, count: number) => void,
-    onTimer: () => void,
+    onTimer: (now: number) => number | undefined | void,
     sweepIntervalMs?: number,
     batch?: boolean,
   ) => NativeUvPoller;

@@ -76,22 +76,22 @@ export function createFdWaiter(options: FdWaiterOptions = {}): FdWaiter {
   const { FdWaiter } = native();
   const waiter = new FdWaiter(options.sweepIntervalMs);
   const backend = waiter.backend;
-  // Arrow functions and getters, so the methods work when taken off the object and the arrays
-  // are always the current ones.
-  return Object.freeze({
+  // Arrow functions, so the methods work when taken off the object, and getters, so the arrays
+  // are always the current ones. The getters are added to the built object: V8 keeps an object
+  // literal that declares accessors in dictionary mode, and a loop reads these on every wait.
+  const methods = {
     watch: (fd: number, mask: number): void => waiter.watch(fd, mask),
     wait: (timeoutMs: number): number => waiter.wait(timeoutMs),
-    get fds(): Int32Array {
-      return waiter.fds;
-    },
-    get events(): Int32Array {
-      return waiter.events;
-    },
     interrupt: (): void => waiter.interrupt(),
-    get wakeFd(): number {
-      return waiter.wakeFd;
-    },
     backend,
     close: (): void => waiter.close(),
-  });
+  };
+  const getter = (get: () => unknown): PropertyDescriptor => ({ get, enumerable: true });
+  return Object.freeze(
+    Object.defineProperties(methods, {
+      fds: getter(() => waiter.fds),
+      events: getter(() => waiter.events),
+      wakeFd: getter(() => waiter.wakeFd),
+    }) as FdWaiter,
+  );
 }

@@ -4,7 +4,7 @@
  * @module @evloop/native
  */
 export { createUvPoller } from "./uv-poller.ts";
-export type { ReadyCallback, UvPoller, UvPollerOptions } from "./uv-poller.ts";
+export type { ReadyCallback, TimerCallback, UvPoller, UvPollerOptions } from "./uv-poller.ts";
 export { createFdWaiter } from "./fd-waiter.ts";
 export type { FdWaiter, FdWaiterOptions } from "./fd-waiter.ts";
 export { pipe, socketpair } from "./descriptors.ts";

@@ -304,6 +304,66 @@ describe("createUvPoller", () => {
     expect(rec.timers).toBe(2);
   });
 
+  /** A poller whose onTimer records the `now` it gets and returns what `next` says. */
+  function timed(next: (now: number, call: number) => number | undefined) {
+    const calls: { now: number; read: number }[] = [];
+    const poller = createUvPoller(
+      () => {},
+      (now) => {
+        calls.push({ now, read: hrMs() });
+        return next(now, calls.length);
+      },
+    );
+    opened.push(poller);
+    return { poller, calls };
+  }
+  const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+  it("hands onTimer the time it fired on process.hrtime's clock, never before a fractional delay is over, even while the loop spins", async () => {
+    const { poller, calls } = timed(() => undefined);
+    // Immediates keep the loop from blocking, so libuv's whole-millisecond clock reaches the
+    // timer's millisecond up to one millisecond before the delay asked for is over.
+    let spinning = true;
+    const spin = () => void (spinning && setImmediate(spin));
+    spin();
+    try {
+      for (const delay of [0.2, 0.5, 0.9, 1.3, 2.7, 0.05, 1.95, 0.6]) {
+        const armed = hrMs();
+        poller.setTimer(delay);
+        const before = calls.length;
+        await until(() => calls.length > before);
+        const call = calls.at(-1) as { now: number; read: number };
+        expect(call.now - armed).toBeGreaterThanOrEqual(delay);
+        expect(call.now).toBeLessThanOrEqual(call.read);
+      }
+    } finally {
+      spinning = false;
+    }
+  });
+
+  it("re-arms from onTimer's return value, counted from the `now` it got; undefined leaves it disarmed", async () => {
+    const rec = timed((_now, call) => (call < 4 ? 3.5 : undefined));
+    rec.poller.setTimer(1);
+    await until(() => rec.calls.length === 4);
+    await sleep(30);
+    const times = rec.calls.map((c) => c.now);
+    expect(times).toHaveLength(4);
+    for (let i = 1; i < 4; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(3.5);
+  });
+
+  it("a return value of 0 re-arms for a later loop iteration, so the timer cannot starve I/O", async () => {
+    const order: string[] = [];
+    const rec = timed((_now, call) => {
+      order.push(`timer ${call}`);
+      if (call === 1) setImmediate(() => order.push("immediate"));
+      return call < 3 ? 0 : -1;
+    });
+    rec.poller.setTimer(0);
+    await until(() => rec.calls.length === 3);
+    await sleep(20);
+    expect(order).toEqual(["timer 1", "immediate", "timer 2", "timer 3"]);
+  });
+
   it("calls nothing after close(), even for what was already ready", async () => {
     const rec = recorder();
     const [a, b] = track(socketpair());
@@ -326,6 +386,10 @@ describe("createUvPoller", () => {
     expect(() => poller.watch(0, 16)).toThrow(RangeError);
     expect(() => poller.watch("3" as unknown as number, READABLE)).toThrow(TypeError);
     expect(() => poller.setTimer(-2)).toThrow(RangeError);
+    for (const ms of [-0.5, NaN, Infinity, 2 ** 31]) expect(() => poller.setTimer(ms)).toThrow(RangeError);
+    expect(() => poller.setTimer("1" as unknown as number)).toThrow(TypeError);
+    poller.setTimer(0.25); // fractions are fine
+    poller.setTimer(-1);
     expect(() => createUvPoller(undefined as unknown as () => void, () => {})).toThrow(TypeError);
   });
 

@@ -73,11 +73,13 @@ export interface UvPoller {
    */
   watch(fd: number, mask: number): void;
   /**
-   * Arms the poller's single timer to call `onTimer` once, `ms` milliseconds (an integer >= 0)
-   * from now, replacing any earlier setting; -1 disarms it. It fires in the loop's timers phase,
-   * never before `ms` have passed by the loop's millisecond clock.
+   * Arms the poller's single timer to call `onTimer` once, `ms` milliseconds (a number >= 0,
+   * fractions allowed) from now, replacing any earlier setting; -1 disarms it. It fires in the
+   * loop's timers phase, never before `ms` have passed by the real clock (`performance.now()`),
+   * even when libuv's millisecond clock would run it earlier.
    *
-   * @throws RangeError for anything else; Error with code ERR_EVLOOP_CLOSED after close().
+   * @throws RangeError for anything else (or above 2^31-1); Error with code ERR_EVLOOP_CLOSED
+   *   after close().
    */
   setTimer(ms: number): void;
   /** Makes polled descriptors and the armed timer keep the process alive (the default). */
@@ -92,19 +94,31 @@ export interface UvPoller {
 }
 
 /**
+ * Runs when the poller's timer fires. `now` is when it fired, in milliseconds on the clock of
+ * `process.hrtime.bigint()` (its nanoseconds divided by 1e6), read before the call: a loop can use
+ * it as the time of the wake-up without reading a clock. What the callback returns re-arms the
+ * timer, as `setTimer` would but counted from `now`, without another call into the addon: a
+ * number of milliseconds >= 0 (at least one loop millisecond is waited, so the timer never runs
+ * twice in one timers phase); anything else, such as `undefined` or -1, leaves the timer as the
+ * callback left it (disarmed unless it called `setTimer`).
+ */
+export type TimerCallback = (now: number) => number | undefined | void;
+
+/**
  * Creates a poller on the calling thread's libuv loop.
  *
  * `onReady` receives each loop iteration's ready descriptors as one batch, after the I/O phase
  * and before that iteration's `setImmediate` callbacks and the next timers (Node's own order);
  * with `batch: false`, one report per call during the I/O phase instead.
- * `onTimer` runs when the timer armed by `setTimer` fires. Both run with `this` set to an internal
+ * `onTimer` runs when the timer armed by `setTimer` fires (see {@link TimerCallback} for what its
+ * return value does). Both run with `this` set to an internal
  * object and inside an async context, like Node's own callbacks; an exception they throw goes to
  * `process.on('uncaughtException')` (or ends the process), and later batches still arrive.
  *
  * An open poller is never garbage-collected, like a socket; it keeps the process alive only
  * through its ref'd descriptors and armed timer. Call close() when done.
  */
-export function createUvPoller(onReady: ReadyCallback, onTimer: () => void, options: UvPollerOptions = {}): UvPoller {
+export function createUvPoller(onReady: ReadyCallback, onTimer: TimerCallback, options: UvPollerOptions = {}): UvPoller {
   const { UvPoller } = native();
   const poller = new UvPoller(onReady, onTimer, options.sweepIntervalMs, options.batch);
   // Arrow functions, so the methods still work when taken off the object.

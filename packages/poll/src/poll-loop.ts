@@ -1,5 +1,5 @@
 import { InvalidArgumentError, LoopClosedError, OutOfRangeError, type EventLoopImpl, type LoopOptions } from "@evloop/core";
-import { contractOf, createKernel, refusal, refuseNestedPass, type Registrations } from "@evloop/core/kernel";
+import { contractOf, createKernel, refusal, refuseNestedPass, withGetters, type Registrations } from "@evloop/core/kernel";
 import { createFdWaiter } from "@evloop/native";
 import { monotonicClock, type Clock } from "./clock.ts";
 
@@ -114,7 +114,7 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
     return ran;
   }
 
-  return {
+  const loop: Omit<PollLoop, "wakeFd"> = {
     ...contractOf(kernel),
     registrations: kernel.registrations,
     runOnce,
@@ -127,9 +127,6 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
       }
     },
     interrupt: () => waiter.interrupt(),
-    get wakeFd() {
-      return waiter.wakeFd;
-    },
     close() {
       if (kernel.closed) return;
       try {
@@ -139,4 +136,5 @@ export function createPollLoop(options: PollLoopOptions = {}): PollLoop {
       }
     },
   };
+  return withGetters(loop, { wakeFd: () => waiter.wakeFd });
 }

@@ -90,6 +90,10 @@ int ev_get_int(napi_env env, napi_value value, const char* name, int64_t min, in
   return 1;
 }
 
+int ev_get_double(napi_env env, napi_value value, const char* name, double* out) {
+  return expect_type(env, value, napi_number, name, "number") && napi_get_value_double(env, value, out) == napi_ok;
+}
+
 int ev_get_function(napi_env env, napi_value value, const char* name) {
   return expect_type(env, value, napi_function, name, "function");
 }

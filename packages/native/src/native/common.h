@@ -60,6 +60,8 @@ void ev_throw_type_error(napi_env env, const char* code, const char* message);
 void ev_throw_range_error(napi_env env, const char* code, const char* message);
 
 /* Argument readers: they throw (and return 0) on a wrong type or range, else return 1. */
+/* Any number, NaN included: only the type is checked. */
+int ev_get_double(napi_env env, napi_value value, const char* name, double* out);
 int ev_get_int(napi_env env, napi_value value, const char* name, int64_t min, int64_t max, int64_t* out);
 int ev_get_function(napi_env env, napi_value value, const char* name);
 int ev_get_bool(napi_env env, napi_value value, const char* name, int* out);

@@ -36,6 +36,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
@@ -70,6 +72,7 @@ struct poller {
   ev_registry reg;   /* records, the sweep's list, the batch being gathered */
   ev_rec_list dirty; /* records whose uv_poll_start libuv has not carried out yet */
   uv_timer_t timer;
+  uint64_t timer_due_ns; /* when the armed timer is due by uv_hrtime() */
   uv_timer_t sweep;
   uv_check_t check;
   uv_idle_t idle;
@@ -349,15 +352,44 @@ static void on_check(uv_check_t* check) {
   napi_close_handle_scope(env, scope);
 }
 
+static void on_timer(uv_timer_t* timer);
+
+/* Arms the timer for `due_ns` on uv_hrtime()'s clock. libuv counts whole milliseconds of a clock
+ * read at the start of each iteration, so when something else wakes the loop it may run the timer
+ * up to a millisecond before that instant: on_timer then re-arms for the rest instead of calling
+ * JavaScript for nothing. `min_ms` keeps a timer re-armed from its own callback out of the timers
+ * phase that is running it (libuv would run it again, forever). */
+static void arm_timer(poller_t* p, uint64_t due_ns, uint64_t min_ms) {
+  uv_update_time(p->loop);
+  uint64_t now_ns = uv_hrtime();
+  uint64_t timeout = due_ns > now_ns ? (due_ns - now_ns + 999999) / 1000000 : 0;
+  p->timer_due_ns = due_ns;
+  uv_timer_start(&p->timer, on_timer, timeout > min_ms ? timeout : min_ms, 0);
+}
+
+static uint64_t ms_to_ns(double ms) { return (uint64_t)ceil(ms * 1e6); }
+
+/* onTimer(now) gets the time it fired and returns its next delay from then, which re-arms the
+ * timer without another call from JavaScript: one crossing per wake-up, as Node's own timers do. */
 static void on_timer(uv_timer_t* timer) {
   poller_t* p = (poller_t*)timer->data;
+  uint64_t now_ns = uv_hrtime();
+  if (now_ns < p->timer_due_ns) {
+    arm_timer(p, p->timer_due_ns, 1);
+    return;
+  }
   napi_env env = p->env;
   napi_handle_scope scope;
   if (p->closed || napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv;
+  napi_value fn, recv, now, result = NULL;
   napi_get_reference_value(env, p->on_timer_ref, &fn);
   napi_get_reference_value(env, p->self_ref, &recv);
-  route_exception(env, napi_make_callback(env, p->async_ctx, recv, fn, 0, NULL, NULL));
+  napi_create_double(env, (double)now_ns / 1e6, &now);
+  napi_status status = napi_make_callback(env, p->async_ctx, recv, fn, 1, &now, &result);
+  route_exception(env, status);
+  double ms;
+  if (status == napi_ok && !p->closed && napi_get_value_double(env, result, &ms) == napi_ok && ms >= 0 && ms <= INT32_MAX)
+    arm_timer(p, now_ns + ms_to_ns(ms), 1);
   napi_close_handle_scope(env, scope);
 }
 
@@ -511,21 +543,23 @@ static napi_value poller_watch(napi_env env, napi_callback_info info) {
 static napi_value poller_set_timer(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1] = {NULL};
-  int64_t ms;
+  double ms;
   poller_t* p = unwrap(env, info, &argc, argv, 1);
   if (p == NULL) return NULL;
   if (argc < 1) {
     ev_throw_type_error(env, "ERR_MISSING_ARGS", "setTimer(ms) needs one argument");
     return NULL;
   }
-  if (!ev_get_int(env, argv[0], "ms", -1, INT32_MAX, &ms)) return NULL;
-  if (ms < 0) {
+  if (!ev_get_double(env, argv[0], "ms", &ms)) return NULL;
+  if (ms == -1) {
     uv_timer_stop(&p->timer);
+  } else if (ms >= 0 && ms <= INT32_MAX) {
+    arm_timer(p, uv_hrtime() + ms_to_ns(ms), 0);
   } else {
-    /* The loop's cached time dates from the start of this iteration; a caller that computed `ms`
-     * from the real clock after a long callback would otherwise be woken that much early. */
-    uv_update_time(p->loop);
-    uv_timer_start(&p->timer, on_timer, (uint64_t)ms, 0);
+    char message[160];
+    snprintf(message, sizeof message,
+             "The value of \"ms\" is out of range. It must be -1 or >= 0 and <= 2147483647. Received %g", ms);
+    ev_throw_range_error(env, "ERR_OUT_OF_RANGE", message);
   }
   return NULL;
 }
