@@ -117,6 +117,24 @@ describe("createLibuvLoop on real descriptors", () => {
     expect(JSON.parse(stdout)).toEqual({ caught: ["boom 0", "boom 1", "boom 2"], others: 3 });
   });
 
+  it("keeps its timers firing after a timer callback threw to uncaughtException", async () => {
+    const { stdout } = await node(`
+      import { createLibuvLoop } from "@evloop/libuv";
+      const caught = [];
+      process.on("uncaughtException", (e) => caught.push(e.message));
+      const loop = createLibuvLoop();
+      let steady = 0;
+      const thrower = loop.addTimeout(3, () => { throw new Error("tick " + caught.length); });
+      loop.addTimeout(5, () => {
+        if (++steady < 4) return;
+        loop.removeTimeout(thrower);
+        loop.close();
+        console.log(JSON.stringify({ threw: caught.length >= 3, steady }));
+      });
+    `);
+    expect(JSON.parse(stdout)).toEqual({ threw: true, steady: 4 });
+  });
+
   it("hands the error to onError instead when one is given", async () => {
     const errors: unknown[] = [];
     loop = createLibuvLoop({ onError: (e) => void errors.push(e) });
