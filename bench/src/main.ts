@@ -8,7 +8,7 @@ import { makePairs, median, timeRounds, type Contender } from "./harness.ts";
 import { benchTimers } from "./timers.ts";
 
 const quick = process.argv.includes("--quick");
-const REPS = quick ? 3 : 9;
+const REPS = quick ? 3 : 13;
 const GRID: [number, number][] = [
   [10, 1],
   [10, 100],
@@ -36,6 +36,9 @@ async function measure(contender: Contender, n: number, k: number): Promise<numb
   const ns = await timeRounds(instance, pairs, effective(n, k), rounds, cursor);
   await instance.close();
   pairs.close();
+  // Let closes that finish on later loop iterations (10,000 sockets or poll handles) finish before
+  // the next contender is timed.
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
   gc?.();
   return ns;
 }

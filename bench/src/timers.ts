@@ -89,8 +89,8 @@ export interface TimerFigures {
  */
 export async function benchTimers(reps: number, quick: boolean): Promise<TimerFigures> {
   const ops = quick ? 200_000 : 1_000_000;
-  const pairs = quick ? 10 : 30;
-  const wall = quick ? 200 : 400;
+  const pairs = quick ? 10 : 40;
+  const wall = quick ? 200 : 300;
   const churn = { evloop: [] as number[], node: [] as number[], nodeUnref: [] as number[] };
   churnEvloop(ops / 10);
   churnNode(ops / 10, false);
