@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { TimerHeap, type HeapEntry } from "./timer-heap.ts";
+import { mulberry32 } from "./test/seeded-random.ts";
 
 interface Entry extends HeapEntry {
   readonly name: string;
@@ -14,18 +15,6 @@ function drain(heap: TimerHeap<Entry>): string[] {
   const names: string[] = [];
   for (let e = heap.pop(); e !== undefined; e = heap.pop()) names.push(e.name);
   return names;
-}
-
-/** A small seeded generator (mulberry32), so the randomized test is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("TimerHeap", () => {

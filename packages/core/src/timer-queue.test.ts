@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TimerQueue, type QueueEntry, type TimerList } from "./timer-queue.ts";
+import { mulberry32 } from "./test/seeded-random.ts";
 
 class Entry implements QueueEntry<Entry> {
   list: TimerList<Entry> | undefined = undefined;
@@ -24,18 +25,6 @@ function drain(queue: TimerQueue<Entry>): string[] {
     queue.delete(e);
   }
   return names;
-}
-
-/** A small seeded generator (mulberry32), so the randomized test is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("TimerQueue", () => {
