@@ -20,8 +20,8 @@ import { SlotTable } from "./slot-table.ts";
 import { TimerQueue, type QueueEntry, type TimerList } from "./timer-queue.ts";
 import { assertCallback, assertEvents, assertFd, assertId, assertInterval, assertOptionalCallback } from "./validate.ts";
 
-
 export { withGetters };
+
 /**
  * What a loop tells the kernel it can do. The kernel keeps every watch and timer and decides who
  * fires; the backend only watches descriptors and wakes at a time.

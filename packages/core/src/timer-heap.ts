@@ -1,4 +1,7 @@
-/** What the heap needs of a timer: when it is due, its registration order, and its place. */
+/**
+ * What the heap needs of an entry (the kernel's lists of timers): when it is due, its order among
+ * entries due at the same time, and its place.
+ */
 export interface HeapEntry {
   due: number;
   readonly seq: number;
@@ -47,13 +50,6 @@ export class TimerHeap<T extends HeapEntry> {
     last.heapIndex = i;
     this.siftUp(i);
     this.siftDown(last.heapIndex);
-  }
-
-  /** Takes out and returns the earliest entry. */
-  pop(): T | undefined {
-    const top = this.items[0];
-    if (top !== undefined) this.delete(top);
-    return top;
   }
 
   private siftUp(i: number): void {
