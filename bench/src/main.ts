@@ -59,13 +59,11 @@ async function main(): Promise<void> {
   );
   const series = (n: number, k: number, c: Contender) => samples.get(`${n}/${k}`)?.get(c.name) as number[];
   for (let r = 0; r < REPS; r++) {
-    for (const [n, k] of GRID) {
-      // Rotate the order so no contender always runs first (or right after the heaviest set-up).
-      for (let i = 0; i < contenders.length; i++) {
-        const c = contenders[(i + r) % contenders.length] as Contender;
-        series(n, k, c).push(await measure(c, n, k));
-      }
-    }
+    // Rotate the order so no contender always runs first, and reverse it every other repetition
+    // so none always runs right after the same one (whose tear-down it would otherwise inherit).
+    const order = contenders.map((_, i) => contenders[(i + r) % contenders.length] as Contender);
+    if (r % 2 === 1) order.reverse();
+    for (const [n, k] of GRID) for (const c of order) series(n, k, c).push(await measure(c, n, k));
   }
   // Each ratio is the median of the repetitions' ratios: the two sides of a repetition ran close
   // together, so a slow stretch of the machine weighs on both.
