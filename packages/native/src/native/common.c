@@ -75,11 +75,14 @@ static int expect_type(napi_env env, napi_value value, napi_valuetype want, cons
   return 0;
 }
 
+int ev_get_double(napi_env env, napi_value value, const char* name, double* out) {
+  return expect_type(env, value, napi_number, name, "number") && napi_get_value_double(env, value, out) == napi_ok;
+}
+
 int ev_get_int(napi_env env, napi_value value, const char* name, int64_t min, int64_t max, int64_t* out) {
   char message[160];
   double d;
-  if (!expect_type(env, value, napi_number, name, "number")) return 0;
-  if (napi_get_value_double(env, value, &d) != napi_ok) return 0;
+  if (!ev_get_double(env, value, name, &d)) return 0;
   if (!(d >= (double)min && d <= (double)max) || floor(d) != d) {
     snprintf(message, sizeof message, "The value of \"%s\" is out of range. It must be an integer >= %lld and <= %lld. Received %g",
              name, (long long)min, (long long)max, d);
@@ -88,10 +91,6 @@ int ev_get_int(napi_env env, napi_value value, const char* name, int64_t min, in
   }
   *out = (int64_t)d;
   return 1;
-}
-
-int ev_get_double(napi_env env, napi_value value, const char* name, double* out) {
-  return expect_type(env, value, napi_number, name, "number") && napi_get_value_double(env, value, out) == napi_ok;
 }
 
 int ev_get_function(napi_env env, napi_value value, const char* name) {
